@@ -1,0 +1,34 @@
+package dev.opensandbox.core.spi;
+
+import dev.opensandbox.core.ImageSpec;
+import dev.opensandbox.core.ResourceLimits;
+import dev.opensandbox.core.SandboxId;
+import dev.opensandbox.core.SandboxSpec;
+
+import java.time.Instant;
+import java.util.List;
+import java.util.Objects;
+
+/**
+ * Everything a runtime needs to create one sandbox, after the core validated the request.
+ *
+ * @param id         the id the core chose; the runtime labels every object it creates with it
+ * @param spec       the validated client request
+ * @param image      the image to run: the requested one, or the image of the restored snapshot
+ * @param entrypoint the effective command (a snapshot restore without one gets a default)
+ * @param limits     parsed resource limits
+ * @param createdAt  creation time as the core's clock saw it
+ * @param expiresAt  initial expiry to record on the runtime objects, or null for manual cleanup
+ */
+public record ProvisionRequest(SandboxId id, SandboxSpec spec, ImageSpec image, List<String> entrypoint,
+                               ResourceLimits limits, Instant createdAt, Instant expiresAt) {
+
+    public ProvisionRequest {
+        Objects.requireNonNull(id, "id");
+        Objects.requireNonNull(spec, "spec");
+        Objects.requireNonNull(image, "image");
+        entrypoint = List.copyOf(Objects.requireNonNull(entrypoint, "entrypoint"));
+        Objects.requireNonNull(limits, "limits");
+        Objects.requireNonNull(createdAt, "createdAt");
+    }
+}

@@ -1,0 +1,195 @@
+package dev.opensandbox.core.spi;
+
+import dev.opensandbox.core.Endpoint;
+import dev.opensandbox.core.NotFoundException;
+import dev.opensandbox.core.Sandbox;
+import dev.opensandbox.core.SandboxException;
+import dev.opensandbox.core.SandboxId;
+import dev.opensandbox.core.SandboxSpec;
+import dev.opensandbox.core.UnsupportedCapabilityException;
+
+import java.io.InputStream;
+import java.time.Instant;
+import java.util.List;
+import java.util.Optional;
+
+/**
+ * The service provider interface a runtime adapter implements: Docker, Kubernetes, the
+ * in-memory runtime, or a third party's. The compatibility kit in {@code sandbox-it} checks an
+ * implementation against this contract.
+ *
+ * <h2>General contract</h2>
+ * <ul>
+ *   <li>Implementations are thread-safe. The core serializes the verbs of <em>one</em> sandbox
+ *       (create, remove, pause, resume) but calls different sandboxes concurrently.</li>
+ *   <li>Every call blocks until done and is bounded by the runtime's own timeouts; the core runs
+ *       calls off request threads.</li>
+ *   <li>Every object a runtime creates (containers, sidecars, volumes, custom resources, helper
+ *       containers) carries labels from which it can be found and removed, using the upstream
+ *       keys of {@link dev.opensandbox.core.Labels}, so that objects created by the upstream
+ *       server are adopted too.</li>
+ *   <li>Failures are thrown as {@link SandboxException} subclasses with the upstream code
+ *       strings; vendor exceptions never escape. An unknown sandbox is reported by
+ *       {@link #sandboxNotFound(SandboxId)}.</li>
+ *   <li>The runtime is the source of truth for what runs. It reports the expiry and metadata it
+ *       recorded at create time; the core overlays what it stored since (renewals, patches).</li>
+ * </ul>
+ */
+public interface SandboxRuntime extends AutoCloseable {
+
+    /** The configuration id of this runtime, for example {@code docker}. */
+    String type();
+
+    /** What this runtime can do beyond the mandatory verbs. Constant for the life of the instance. */
+    RuntimeCapabilities capabilities();
+
+    /**
+     * Checks runtime-specific rules of a request before anything is created or stored, for
+     * example that a network policy needs a configured egress image. The default accepts
+     * everything.
+     *
+     * @throws SandboxException (usually {@link dev.opensandbox.core.InvalidRequestException}) to refuse
+     */
+    default void validate(SandboxSpec spec) {
+    }
+
+    /**
+     * Creates and starts a sandbox. Blocks until the sandbox's entrypoint has been started (not
+     * until anything inside it is ready).
+     *
+     * <p>Not idempotent: the core never calls it twice with one id. On failure it removes every
+     * object it created for this id before throwing.
+     *
+     * @return the sandbox as the runtime now sees it, normally in state {@code Running}
+     */
+    Sandbox create(ProvisionRequest request);
+
+    /**
+     * Reads one sandbox. Never throws for an unknown id.
+     *
+     * @return the sandbox, or empty if the runtime has no sandbox with this id
+     */
+    Optional<Sandbox> inspect(SandboxId id);
+
+    /**
+     * Lists every sandbox this runtime manages: only objects carrying the
+     * {@link dev.opensandbox.core.Labels#ID} label, never helper objects such as sidecars.
+     * Should cost one call to the underlying platform, not one per sandbox. A sandbox that
+     * cannot be read is left out (and logged), never fails the whole list.
+     */
+    List<Sandbox> list();
+
+    /**
+     * Removes a sandbox and everything created for it (sidecars, volumes it created with
+     * delete-on-termination). Idempotent: removing an unknown or already removed sandbox
+     * succeeds. Blocks until the sandbox is gone or its removal is irrevocably under way.
+     */
+    void remove(SandboxId id);
+
+    /**
+     * Freezes a running sandbox. Requires {@link RuntimeCapabilities#pause()}.
+     *
+     * @throws NotFoundException for an unknown id
+     * @throws dev.opensandbox.core.ConflictException when it is not running (including already paused)
+     */
+    default void pause(SandboxId id) {
+        throw unsupported("pause");
+    }
+
+    /**
+     * Thaws a paused sandbox. Requires {@link RuntimeCapabilities#pause()}.
+     *
+     * @throws NotFoundException for an unknown id
+     * @throws dev.opensandbox.core.ConflictException when it is not paused
+     */
+    default void resume(SandboxId id) {
+        throw unsupported("resume");
+    }
+
+    /**
+     * Resolves where {@code port} of a sandbox can be reached. Does not check that anything
+     * listens on the port nor the sandbox state: clients ask right after create. Derived from
+     * how the sandbox was created, not from today's configuration.
+     *
+     * @throws NotFoundException for an unknown id
+     */
+    Endpoint resolveEndpoint(SandboxId id, int port, EndpointPurpose purpose);
+
+    /**
+     * Starts a command inside a running sandbox and streams its output to {@code output}.
+     * Requires {@link RuntimeCapabilities#exec()}. Returns once the command has started.
+     */
+    default ExecHandle exec(SandboxId id, ExecRequest request, ExecOutput output) {
+        throw unsupported("exec");
+    }
+
+    /**
+     * Writes a file inside a sandbox, creating parent directories. Requires
+     * {@link RuntimeCapabilities#files()}. Reads {@code content} to its end; does not close it.
+     */
+    default void writeFile(SandboxId id, String path, InputStream content, long size, int mode) {
+        throw unsupported("writeFile");
+    }
+
+    /**
+     * Opens a file inside a sandbox for reading. Requires {@link RuntimeCapabilities#files()}.
+     * The caller closes the stream.
+     *
+     * @throws NotFoundException when the sandbox or the file does not exist
+     */
+    default InputStream readFile(SandboxId id, String path) {
+        throw unsupported("readFile");
+    }
+
+    /** Describes a file, or empty when it does not exist. Requires {@link RuntimeCapabilities#files()}. */
+    default Optional<FileInfo> statFile(SandboxId id, String path) {
+        throw unsupported("statFile");
+    }
+
+    /**
+     * The sandbox's own output (stdout and stderr of its entrypoint), newest {@code tail} lines
+     * since {@code since} (null for all). Requires {@link RuntimeCapabilities#logs()}.
+     */
+    default String logs(SandboxId id, int tail, Instant since) {
+        throw unsupported("logs");
+    }
+
+    /**
+     * Captures the filesystem of a sandbox as a restorable image. Requires
+     * {@link RuntimeCapabilities#snapshots()}. Blocks until the image exists.
+     *
+     * @return the image reference a later {@link #create} can run
+     */
+    default String commitSnapshot(SandboxId id, String snapshotId) {
+        throw unsupported("commitSnapshot");
+    }
+
+    /** Deletes a snapshot image; deleting a missing one succeeds. Requires {@link RuntimeCapabilities#snapshots()}. */
+    default void deleteSnapshotImage(String image) {
+        throw unsupported("deleteSnapshotImage");
+    }
+
+    /** Whether a snapshot image exists. Requires {@link RuntimeCapabilities#snapshots()}. */
+    default boolean snapshotImageExists(String image) {
+        throw unsupported("snapshotImageExists");
+    }
+
+    /**
+     * The error for an unknown sandbox, in this runtime's words. Upstream's Docker and Kubernetes
+     * servers phrase it differently and clients have seen both.
+     */
+    default NotFoundException sandboxNotFound(SandboxId id) {
+        return new NotFoundException(capabilities().errorNamespace() + "::SANDBOX_NOT_FOUND",
+            "Sandbox " + id + " not found.");
+    }
+
+    /** Releases clients, threads and connections. The default does nothing. */
+    @Override
+    default void close() {
+    }
+
+    private UnsupportedCapabilityException unsupported(String verb) {
+        return new UnsupportedCapabilityException(capabilities().errorNamespace() + "::NOT_SUPPORTED",
+            "The " + type() + " runtime does not support " + verb + ".");
+    }
+}
