@@ -1,0 +1,83 @@
+package dev.opensandbox.server.http;
+
+import dev.opensandbox.core.ErrorCodes;
+import dev.opensandbox.core.SandboxException;
+import io.javalin.http.Context;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.ExecutionException;
+
+/**
+ * The one table from errors to HTTP responses. Every error path answers {@code {code, message}}
+ * as JSON: application errors, schema violations, routing errors and unexpected failures alike.
+ */
+final class ErrorResponses {
+
+    private static final Logger LOG = LoggerFactory.getLogger(ErrorResponses.class);
+
+    static final String UNEXPECTED_MESSAGE = "An unexpected error occurred.";
+
+    private ErrorResponses() {
+    }
+
+    static int status(SandboxException.Kind kind) {
+        return switch (kind) {
+            case INVALID_REQUEST -> 400;
+            case MALFORMED_REQUEST -> 422;
+            case NOT_FOUND -> 404;
+            case CONFLICT -> 409;
+            case UNSUPPORTED -> 501;
+            case UNAVAILABLE -> 503;
+            case DEADLINE_EXCEEDED -> 504;
+            case RUNTIME_FAILURE -> 500;
+        };
+    }
+
+    /** Writes the response for any throwable that escaped a handler. */
+    static void write(Context ctx, Throwable error) {
+        Throwable cause = unwrap(error);
+        if (cause instanceof SandboxException e) {
+            if (status(e.kind()) >= 500) {
+                LOG.warn("{} {} failed: {} {}", ctx.method(), ctx.path(), e.code(), e.getMessage());
+            } else {
+                LOG.info("{} {} rejected: {} {}", ctx.method(), ctx.path(), e.code(), e.getMessage());
+            }
+            write(ctx, status(e.kind()), e.code(), e.getMessage());
+            return;
+        }
+        if (cause instanceof ApiRejection rejection) {
+            write(ctx, rejection.status, rejection.code, rejection.getMessage());
+            return;
+        }
+        LOG.error("{} {} failed unexpectedly", ctx.method(), ctx.path(), cause);
+        write(ctx, 500, ErrorCodes.UNKNOWN, UNEXPECTED_MESSAGE);
+    }
+
+    static void write(Context ctx, int status, String code, String message) {
+        ctx.status(status);
+        ctx.json(new Responses.ErrorBody(code, message == null || message.isBlank() ? UNEXPECTED_MESSAGE : message));
+    }
+
+    private static Throwable unwrap(Throwable error) {
+        Throwable current = error;
+        while ((current instanceof CompletionException || current instanceof ExecutionException)
+            && current.getCause() != null) {
+            current = current.getCause();
+        }
+        return current;
+    }
+
+    /** An error of the HTTP layer itself (authentication, routing), with its status and code. */
+    static final class ApiRejection extends RuntimeException {
+        final int status;
+        final String code;
+
+        ApiRejection(int status, String code, String message) {
+            super(message, null, false, false);
+            this.status = status;
+            this.code = code;
+        }
+    }
+}
