@@ -10,7 +10,6 @@ import java.time.LocalDateTime;
 import java.time.OffsetDateTime;
 import java.time.ZoneOffset;
 import java.time.format.DateTimeFormatter;
-import java.time.format.DateTimeParseException;
 import java.time.temporal.ChronoUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -77,7 +76,7 @@ final class Times {
             if (NUMBER.matcher(value).matches()) {
                 return fromEpoch(new BigDecimal(value));
             }
-        } catch (DateTimeParseException | ArithmeticException | java.time.DateTimeException e) {
+        } catch (ArithmeticException | java.time.DateTimeException e) {
             // fall through to the validation error
         }
         throw new MalformedRequestException(ErrorCodes.VALIDATION_ERROR,

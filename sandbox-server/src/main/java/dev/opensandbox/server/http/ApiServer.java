@@ -1,0 +1,348 @@
+package dev.opensandbox.server.http;
+
+import com.fasterxml.jackson.annotation.JsonInclude;
+import com.fasterxml.jackson.databind.DeserializationFeature;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.core.JsonProcessingException;
+import dev.opensandbox.core.Endpoint;
+import dev.opensandbox.core.ErrorCodes;
+import dev.opensandbox.core.InvalidRequestException;
+import dev.opensandbox.core.NotFoundException;
+import dev.opensandbox.core.Sandbox;
+import dev.opensandbox.core.SandboxId;
+import dev.opensandbox.core.UnsupportedCapabilityException;
+import dev.opensandbox.core.service.SandboxQuery;
+import dev.opensandbox.core.service.SandboxService;
+import dev.opensandbox.core.service.SnapshotService;
+import dev.opensandbox.core.spi.EndpointPurpose;
+import dev.opensandbox.core.store.SnapshotQuery;
+import dev.opensandbox.core.store.SnapshotState;
+import io.javalin.Javalin;
+import io.javalin.http.Context;
+import io.javalin.http.Handler;
+import io.javalin.http.HandlerType;
+import io.javalin.http.HttpResponseException;
+import io.javalin.json.JavalinJackson;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.time.Instant;
+import java.util.EnumSet;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.function.BiConsumer;
+import java.util.function.Supplier;
+
+/**
+ * The lifecycle HTTP API on Javalin: every route at {@code /} and {@code /v1}, thin handlers
+ * (parse, call a use case, map the result), filters in the order request id, CORS, API key, and
+ * one error table. Calls that reach the runtime run on {@link AsyncRunner}, never on a Jetty
+ * thread.
+ */
+public final class ApiServer implements AutoCloseable {
+
+    private static final Logger LOG = LoggerFactory.getLogger(ApiServer.class);
+    private static final Logger ACCESS = LoggerFactory.getLogger("dev.opensandbox.server.access");
+    static final String[] PREFIXES = {"", "/v1"};
+
+    private final SandboxService sandboxes;
+    private final SnapshotService snapshots;
+    private final HttpSettings settings;
+    private final AsyncRunner runner;
+    private final ObjectMapper mapper;
+    private final Javalin app;
+    private final Filters filters;
+    private final java.time.Clock clock;
+    private final List<String> routes = new java.util.ArrayList<>();
+
+    public ApiServer(SandboxService sandboxes, SnapshotService snapshots, HttpSettings settings, java.time.Clock clock,
+                     int platformThreads) {
+        this.clock = clock;
+        this.sandboxes = sandboxes;
+        this.snapshots = snapshots;
+        this.settings = settings;
+        this.runner = new AsyncRunner(platformThreads);
+        this.mapper = new ObjectMapper()
+            .setSerializationInclusion(JsonInclude.Include.NON_NULL)
+            .configure(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES, false);
+        this.filters = new Filters(settings);
+        this.app = Javalin.create(config -> {
+            config.showJavalinBanner = false;
+            config.useVirtualThreads = false;
+            config.http.prefer405over404 = true;
+            config.http.defaultContentType = "application/json";
+            config.router.ignoreTrailingSlashes = true;
+            config.jsonMapper(new JavalinJackson(mapper, false));
+            config.requestLogger.http((ctx, ms) -> ACCESS.info("{} - \"{} {} {}\" {} {}ms", ctx.ip(), ctx.method(),
+                ctx.path(), ctx.protocol(), ctx.statusCode(), Math.round(ms)));
+        });
+        registerFilters();
+        registerRoutes();
+        registerErrors();
+    }
+
+    /** The Javalin instance, for starting and for tests. */
+    public Javalin javalin() {
+        return app;
+    }
+
+    public ApiServer start(String host, int port) {
+        app.start(host, port);
+        LOG.info("Lifecycle API listening on {}:{} (runtime calls on {})", host, app.port(),
+            runner.usesVirtualThreads() ? "virtual threads" : "a bounded thread pool");
+        return this;
+    }
+
+    public int port() {
+        return app.port();
+    }
+
+    @Override
+    public void close() {
+        app.stop();
+        runner.close();
+    }
+
+    // ------------------------------------------------------------ wiring
+
+    private void registerFilters() {
+        app.before(filters::requestId);
+        app.before(filters::cors);
+        app.before(filters::auth);
+        app.after(filters::clearMdc);
+    }
+
+    private void registerErrors() {
+        app.exception(HttpResponseException.class, (e, ctx) -> {
+            int status = e.getStatus();
+            String code = status == 404 ? "GENERAL::NOT_FOUND" : status == 405 ? "GENERAL::METHOD_NOT_ALLOWED"
+                : ErrorCodes.UNKNOWN;
+            String message = status == 404 ? "Not Found" : status == 405 ? "Method Not Allowed" : e.getMessage();
+            ErrorResponses.write(ctx, status, code, message);
+        });
+        app.exception(Exception.class, (e, ctx) -> ErrorResponses.write(ctx, e));
+    }
+
+    private void route(HandlerType method, String path, Handler handler) {
+        for (String prefix : PREFIXES) {
+            app.addHttpHandler(method, prefix + path, handler);
+            routes.add(method.name() + " " + prefix + path);
+        }
+    }
+
+    private void rootRoute(HandlerType method, String path, Handler handler) {
+        app.addHttpHandler(method, path, handler);
+        routes.add(method.name() + " " + path);
+    }
+
+    /** Every served route as {@code METHOD /path}, for the OpenAPI document's completeness test. */
+    public List<String> routes() {
+        return List.copyOf(routes);
+    }
+
+    private void registerRoutes() {
+        rootRoute(HandlerType.GET, "/health", ctx -> ctx.json(new Responses.HealthBody("healthy")));
+        rootRoute(HandlerType.GET, "/openapi.json", this::openApi);
+
+        route(HandlerType.POST, "/sandboxes", ctx -> {
+            var spec = Requests.createSandbox(body(ctx));
+            async(ctx, () -> sandboxes.create(spec), (c, sandbox) -> c.status(202).json(Responses.CreatedSandboxBody.of(sandbox)));
+        });
+        route(HandlerType.GET, "/sandboxes", ctx -> {
+            SandboxQuery query = new SandboxQuery(new HashSet<>(ctx.queryParams("state")),
+                QueryParams.metadataFilter(ctx.queryParam("metadata")),
+                QueryParams.longParam(ctx, "page", 1, Long.MAX_VALUE, 1L),
+                QueryParams.longParam(ctx, "pageSize", 1, SandboxQuery.MAX_PAGE_SIZE, (long) SandboxQuery.DEFAULT_PAGE_SIZE).intValue());
+            async(ctx, () -> sandboxes.list(query), (c, page) -> c.json(Responses.ListBody.of(page, Responses.SandboxBody::of)));
+        });
+        route(HandlerType.GET, "/sandboxes/{sandboxId}", ctx -> {
+            SandboxId id = sandboxId(ctx);
+            async(ctx, () -> sandboxes.get(id), (c, sandbox) -> c.json(Responses.SandboxBody.of(sandbox)));
+        });
+        route(HandlerType.DELETE, "/sandboxes/{sandboxId}", ctx -> {
+            SandboxId id = sandboxId(ctx);
+            async(ctx, () -> {
+                sandboxes.delete(id);
+                return true;
+            }, (c, done) -> c.status(204));
+        });
+        route(HandlerType.PATCH, "/sandboxes/{sandboxId}/metadata", ctx -> {
+            SandboxId id = sandboxId(ctx);
+            Map<String, String> patch = Requests.metadataPatch(body(ctx));
+            async(ctx, () -> sandboxes.patchMetadata(id, patch), (c, sandbox) -> c.json(Responses.SandboxBody.of(sandbox)));
+        });
+        route(HandlerType.POST, "/sandboxes/{sandboxId}/pause", ctx -> {
+            SandboxId id = sandboxId(ctx);
+            async(ctx, () -> {
+                sandboxes.pause(id);
+                return true;
+            }, (c, done) -> emptyAccepted(c));
+        });
+        route(HandlerType.POST, "/sandboxes/{sandboxId}/resume", ctx -> {
+            SandboxId id = sandboxId(ctx);
+            async(ctx, () -> {
+                sandboxes.resume(id);
+                return true;
+            }, (c, done) -> emptyAccepted(c));
+        });
+        route(HandlerType.POST, "/sandboxes/{sandboxId}/renew-expiration", ctx -> {
+            SandboxId id = sandboxId(ctx);
+            Instant expiresAt = Requests.renewExpiration(body(ctx));
+            async(ctx, () -> sandboxes.renew(id, expiresAt), (c, accepted) -> c.json(Responses.RenewBody.of(accepted)));
+        });
+        route(HandlerType.GET, "/sandboxes/{sandboxId}/endpoints/{port}", this::endpoint);
+
+        route(HandlerType.POST, "/sandboxes/{sandboxId}/snapshots", ctx -> {
+            SandboxId id = sandboxId(ctx);
+            String name = Requests.snapshotName(ctx.body().isBlank() ? null : body(ctx));
+            async(ctx, () -> snapshots.create(id, name), (c, snapshot) -> c.status(202)
+                .header("Location", "/v1/snapshots/" + snapshot.id())
+                .json(Responses.SnapshotBody.of(snapshot)));
+        });
+        route(HandlerType.GET, "/snapshots", ctx -> {
+            SnapshotQuery query = snapshotQuery(ctx);
+            async(ctx, () -> query == null
+                    ? new dev.opensandbox.core.Page<dev.opensandbox.core.store.SnapshotRecord>(List.of(),
+                        QueryParams.longParam(ctx, "page", 1, Long.MAX_VALUE, 1L),
+                        QueryParams.longParam(ctx, "pageSize", 1, 200, 20L).intValue(), 0)
+                    : snapshots.list(query),
+                (c, page) -> c.json(Responses.ListBody.of(page, Responses.SnapshotBody::of)));
+        });
+        route(HandlerType.GET, "/snapshots/{snapshotId}", ctx -> {
+            String id = ctx.pathParam("snapshotId");
+            async(ctx, () -> snapshots.get(id), (c, snapshot) -> c.json(Responses.SnapshotBody.of(snapshot)));
+        });
+        route(HandlerType.DELETE, "/snapshots/{snapshotId}", ctx -> {
+            String id = ctx.pathParam("snapshotId");
+            async(ctx, () -> {
+                snapshots.delete(id);
+                return true;
+            }, (c, done) -> c.status(204));
+        });
+
+        Diagnostics diagnostics = new Diagnostics(sandboxes, clock);
+        route(HandlerType.GET, "/sandboxes/{sandboxId}/diagnostics/logs", ctx -> diagnostics.logs(ctx, this));
+        route(HandlerType.GET, "/sandboxes/{sandboxId}/diagnostics/events", ctx -> diagnostics.events(ctx, this));
+        route(HandlerType.GET, "/sandboxes/{sandboxId}/diagnostics/inspect", ctx -> diagnostics.inspect(ctx, this));
+        route(HandlerType.GET, "/sandboxes/{sandboxId}/diagnostics/summary", ctx -> diagnostics.summary(ctx, this));
+
+        Handler poolsUnsupported = ctx -> {
+            throw new UnsupportedCapabilityException("KUBERNETES::POOL_NOT_SUPPORTED",
+                "Pool management is only available when runtime.type is 'kubernetes'.");
+        };
+        for (HandlerType method : List.of(HandlerType.GET, HandlerType.POST)) {
+            route(method, "/pools", poolsUnsupported);
+        }
+        for (HandlerType method : List.of(HandlerType.GET, HandlerType.PUT, HandlerType.DELETE)) {
+            route(method, "/pools/{poolName}", poolsUnsupported);
+        }
+    }
+
+    // ------------------------------------------------------------ handlers
+
+    private void endpoint(Context ctx) {
+        SandboxId id = sandboxId(ctx);
+        int port = QueryParams.intPath(ctx, "port");
+        Boolean useServerProxy = QueryParams.boolParam(ctx, "use_server_proxy");
+        Long expires = QueryParams.longParam(ctx, "expires", Long.MIN_VALUE, Long.MAX_VALUE, null);
+        boolean viaProxy = useServerProxy != null && useServerProxy;
+        if (viaProxy && expires != null) {
+            throw new InvalidRequestException(ErrorCodes.INVALID_PARAMETER,
+                "use_server_proxy cannot be combined with expires; signed endpoints require the gateway route.");
+        }
+        if (expires != null) {
+            throw new InvalidRequestException(ErrorCodes.API_NOT_SUPPORTED,
+                "Signed routes (expires parameter) are not supported when runtime.type='"
+                    + sandboxes.runtime().type() + "'.");
+        }
+        String base = proxyBase(ctx);
+        async(ctx, () -> {
+            Endpoint endpoint = sandboxes.endpoint(id, port, EndpointPurpose.EXTERNAL);
+            return viaProxy ? new Endpoint(base + "/sandboxes/" + id + "/proxy/" + port, endpoint.headers()) : endpoint;
+        }, (c, endpoint) -> c.json(Responses.EndpointBody.of(endpoint)));
+    }
+
+    /** The server's public base without scheme: {@code [server] eip}, else the request's Host. */
+    private String proxyBase(Context ctx) {
+        String base = settings.eip() != null ? settings.eip() : ctx.host();
+        if (base == null) {
+            base = "localhost";
+        }
+        base = base.replaceFirst("^[a-zA-Z][a-zA-Z0-9+.-]*://", "");
+        while (base.endsWith("/")) {
+            base = base.substring(0, base.length() - 1);
+        }
+        return base;
+    }
+
+    private SnapshotQuery snapshotQuery(Context ctx) {
+        long page = QueryParams.longParam(ctx, "page", 1, Long.MAX_VALUE, 1L);
+        int pageSize = QueryParams.longParam(ctx, "pageSize", 1, 200, 20L).intValue();
+        List<String> requested = ctx.queryParams("state");
+        Set<SnapshotState> states = EnumSet.noneOf(SnapshotState.class);
+        for (String name : requested) {
+            for (SnapshotState state : SnapshotState.values()) {
+                if (state.name().equals(name)) {
+                    states.add(state);
+                }
+            }
+        }
+        if (!requested.isEmpty() && states.isEmpty()) {
+            return null; // only unknown states: nothing can match (the filter is case-sensitive, as upstream)
+        }
+        return new SnapshotQuery(ctx.queryParam("sandboxId"), states, page, pageSize);
+    }
+
+    private void openApi(Context ctx) throws IOException {
+        try (InputStream in = ApiServer.class.getResourceAsStream("/dev/opensandbox/server/openapi.json")) {
+            if (in == null) {
+                throw new IllegalStateException("openapi.json missing from the classpath");
+            }
+            ctx.contentType("application/json").result(in.readAllBytes());
+        }
+    }
+
+    // ------------------------------------------------------------ helpers
+
+    <T> void async(Context ctx, Supplier<T> call, BiConsumer<Context, T> respond) {
+        CompletableFuture<T> future = runner.supply(call);
+        ctx.future(() -> future.handle((value, error) -> {
+            if (error != null) {
+                ErrorResponses.write(ctx, error);
+            } else {
+                respond.accept(ctx, value);
+            }
+            return null;
+        }));
+    }
+
+    private static void emptyAccepted(Context ctx) {
+        ctx.status(202);
+        ctx.header("Content-Length", "0");
+        ctx.result(new byte[0]);
+    }
+
+    SandboxId sandboxId(Context ctx) {
+        String raw = ctx.pathParam("sandboxId");
+        return SandboxId.tryParse(raw).orElseThrow(() -> new NotFoundException(
+            sandboxes.runtime().capabilities().errorNamespace() + "::SANDBOX_NOT_FOUND", "Sandbox " + raw + " not found."));
+    }
+
+    private JsonNode body(Context ctx) {
+        String text = ctx.body();
+        if (text.isBlank()) {
+            throw JsonObject.invalid("body", "Field required");
+        }
+        try {
+            return mapper.readTree(text);
+        } catch (JsonProcessingException e) {
+            throw JsonObject.invalid("body", "JSON decode error: " + e.getOriginalMessage());
+        }
+    }
+}

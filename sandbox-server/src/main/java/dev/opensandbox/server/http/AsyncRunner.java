@@ -1,0 +1,89 @@
+package dev.opensandbox.server.http;
+
+import org.slf4j.MDC;
+
+import java.lang.reflect.Method;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.ThreadPoolExecutor;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Supplier;
+
+/**
+ * Runs calls that may block on a runtime off the HTTP threads, so that a slow Docker or
+ * Kubernetes call never stalls {@code /health}, listing or the proxy. On Java 21+ every call
+ * gets a virtual thread; on Java 17 a bounded pool of platform threads. The request id travels
+ * with the call so its log lines keep it.
+ */
+final class AsyncRunner implements AutoCloseable {
+
+    private final ExecutorService executor;
+    private final boolean virtualThreads;
+
+    AsyncRunner(int platformThreads) {
+        ExecutorService virtual = virtualThreadExecutor();
+        this.virtualThreads = virtual != null;
+        this.executor = virtual != null ? virtual : boundedPool(platformThreads);
+    }
+
+    boolean usesVirtualThreads() {
+        return virtualThreads;
+    }
+
+    <T> CompletableFuture<T> supply(Supplier<T> call) {
+        Map<String, String> context = MDC.getCopyOfContextMap();
+        return CompletableFuture.supplyAsync(() -> {
+            Map<String, String> previous = MDC.getCopyOfContextMap();
+            if (context != null) {
+                MDC.setContextMap(context);
+            }
+            try {
+                return call.get();
+            } finally {
+                if (previous != null) {
+                    MDC.setContextMap(previous);
+                } else {
+                    MDC.clear();
+                }
+            }
+        }, executor);
+    }
+
+    /** Found by reflection: the build targets Java 17, where the method does not exist. */
+    private static ExecutorService virtualThreadExecutor() {
+        try {
+            Method factory = java.util.concurrent.Executors.class.getMethod("newVirtualThreadPerTaskExecutor");
+            return (ExecutorService) factory.invoke(null);
+        } catch (ReflectiveOperationException | RuntimeException e) {
+            return null;
+        }
+    }
+
+    private static ExecutorService boundedPool(int threads) {
+        AtomicInteger counter = new AtomicInteger();
+        ThreadPoolExecutor pool = new ThreadPoolExecutor(threads, threads, 60, TimeUnit.SECONDS,
+            new LinkedBlockingQueue<>(), runnable -> {
+                Thread thread = new Thread(runnable, "opensandbox-runtime-" + counter.incrementAndGet());
+                thread.setDaemon(true);
+                return thread;
+            });
+        pool.allowCoreThreadTimeOut(true);
+        return pool;
+    }
+
+    @Override
+    public void close() {
+        executor.shutdown();
+        try {
+            if (!executor.awaitTermination(10, TimeUnit.SECONDS)) {
+                executor.shutdownNow();
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            executor.shutdownNow();
+        }
+    }
+}
