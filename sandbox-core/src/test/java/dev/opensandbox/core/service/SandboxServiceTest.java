@@ -229,7 +229,7 @@ class SandboxServiceTest {
 
         Instant accepted = service.renew(sandbox.id(), later.plusNanos(789));
 
-        assertEquals(later.plusNanos(0).truncatedTo(java.time.temporal.ChronoUnit.MICROS), accepted);
+        assertEquals(later.plusNanos(789).truncatedTo(java.time.temporal.ChronoUnit.MICROS), accepted);
         assertEquals(accepted, store.find(sandbox.id()).orElseThrow().expiresAt());
         assertEquals(accepted, service.expiry().deadlineOf(sandbox.id()).orElseThrow());
         assertEquals(accepted, service.get(sandbox.id()).expiresAt());
