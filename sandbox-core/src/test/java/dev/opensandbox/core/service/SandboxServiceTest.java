@@ -15,7 +15,7 @@ import dev.opensandbox.core.SandboxState;
 import dev.opensandbox.core.memory.InMemorySandboxRuntime;
 import dev.opensandbox.core.spi.EndpointPurpose;
 import dev.opensandbox.core.spi.ProvisionRequest;
-import dev.opensandbox.core.spi.RuntimeCapabilities;
+import dev.opensandbox.core.spi.ForwardingSandboxRuntime;
 import dev.opensandbox.core.spi.SandboxRuntime;
 import dev.opensandbox.core.store.InMemorySandboxStore;
 import dev.opensandbox.core.store.SandboxRecord;
@@ -425,37 +425,11 @@ class SandboxServiceTest {
     }
 
     /** Delegates to a real runtime but fails remove() a configurable number of times. */
-    private static final class FailingRemoveRuntime implements SandboxRuntime {
+    private static final class FailingRemoveRuntime extends ForwardingSandboxRuntime {
         final AtomicInteger failures = new AtomicInteger();
-        private final SandboxRuntime delegate;
 
         FailingRemoveRuntime(SandboxRuntime delegate) {
-            this.delegate = delegate;
-        }
-
-        @Override
-        public String type() {
-            return "failing-remove";
-        }
-
-        @Override
-        public RuntimeCapabilities capabilities() {
-            return delegate.capabilities();
-        }
-
-        @Override
-        public Sandbox create(ProvisionRequest request) {
-            return delegate.create(request);
-        }
-
-        @Override
-        public Optional<Sandbox> inspect(SandboxId id) {
-            return delegate.inspect(id);
-        }
-
-        @Override
-        public List<Sandbox> list() {
-            return delegate.list();
+            super(delegate);
         }
 
         @Override
@@ -463,12 +437,7 @@ class SandboxServiceTest {
             if (failures.getAndUpdate(n -> Math.max(0, n - 1)) > 0) {
                 throw new RuntimeFailureException("DOCKER::SANDBOX_DELETE_FAILED", "engine unavailable");
             }
-            delegate.remove(id);
-        }
-
-        @Override
-        public Endpoint resolveEndpoint(SandboxId id, int port, EndpointPurpose purpose) {
-            return delegate.resolveEndpoint(id, port, purpose);
+            super.remove(id);
         }
     }
 }

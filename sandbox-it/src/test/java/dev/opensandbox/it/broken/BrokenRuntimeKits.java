@@ -5,6 +5,7 @@ import dev.opensandbox.core.SandboxId;
 import dev.opensandbox.core.SandboxStatus;
 import dev.opensandbox.core.SandboxState;
 import dev.opensandbox.core.memory.InMemorySandboxRuntime;
+import dev.opensandbox.core.spi.ForwardingSandboxRuntime;
 import dev.opensandbox.core.spi.SandboxRuntime;
 import dev.opensandbox.it.SandboxRuntimeCompatibilityKit;
 

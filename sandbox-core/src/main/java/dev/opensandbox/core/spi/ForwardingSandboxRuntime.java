@@ -1,29 +1,31 @@
-package dev.opensandbox.it.broken;
+package dev.opensandbox.core.spi;
 
 import dev.opensandbox.core.Endpoint;
+import dev.opensandbox.core.NotFoundException;
+import dev.opensandbox.core.SandboxSpec;
 import dev.opensandbox.core.Sandbox;
 import dev.opensandbox.core.SandboxId;
-import dev.opensandbox.core.spi.EndpointPurpose;
-import dev.opensandbox.core.spi.ExecHandle;
-import dev.opensandbox.core.spi.ExecOutput;
-import dev.opensandbox.core.spi.ExecRequest;
-import dev.opensandbox.core.spi.FileInfo;
-import dev.opensandbox.core.spi.ProvisionRequest;
-import dev.opensandbox.core.spi.RuntimeCapabilities;
-import dev.opensandbox.core.spi.SandboxRuntime;
 
 import java.io.InputStream;
 import java.time.Instant;
 import java.util.List;
 import java.util.Optional;
 
-/** Forwards every verb to a working runtime; the broken runtimes override the one verb they get wrong. */
-class ForwardingSandboxRuntime implements SandboxRuntime {
+/**
+ * A runtime that forwards every verb to another one. Subclass it to decorate a runtime (add
+ * metrics, inject faults in tests, slow it down) by overriding only the verbs that change.
+ */
+public abstract class ForwardingSandboxRuntime implements SandboxRuntime {
 
     private final SandboxRuntime delegate;
 
-    ForwardingSandboxRuntime(SandboxRuntime delegate) {
+    protected ForwardingSandboxRuntime(SandboxRuntime delegate) {
         this.delegate = delegate;
+    }
+
+    /** The runtime every verb goes to. */
+    protected SandboxRuntime delegate() {
+        return delegate;
     }
 
     @Override
@@ -34,6 +36,11 @@ class ForwardingSandboxRuntime implements SandboxRuntime {
     @Override
     public RuntimeCapabilities capabilities() {
         return delegate.capabilities();
+    }
+
+    @Override
+    public void validate(SandboxSpec spec) {
+        delegate.validate(spec);
     }
 
     @Override
@@ -109,6 +116,11 @@ class ForwardingSandboxRuntime implements SandboxRuntime {
     @Override
     public boolean snapshotImageExists(String image) {
         return delegate.snapshotImageExists(image);
+    }
+
+    @Override
+    public NotFoundException sandboxNotFound(SandboxId id) {
+        return delegate.sandboxNotFound(id);
     }
 
     @Override
