@@ -151,8 +151,12 @@ public final class ApiServer implements AutoCloseable {
         rootRoute(HandlerType.GET, "/openapi.json", this::openApi);
 
         route(HandlerType.POST, "/sandboxes", ctx -> {
-            var spec = Requests.createSandbox(body(ctx));
-            async(ctx, () -> sandboxes.create(spec), (c, sandbox) -> c.status(202).json(Responses.CreatedSandboxBody.of(sandbox)));
+            JsonNode json = body(ctx);
+            var spec = Requests.createSandbox(json);
+            // "metadata":{} is echoed as {} (only an absent or null map is omitted), as upstream.
+            boolean metadataSent = json.hasNonNull("metadata");
+            async(ctx, () -> sandboxes.create(spec),
+                (c, sandbox) -> c.status(202).json(Responses.CreatedSandboxBody.of(sandbox, metadataSent)));
         });
         route(HandlerType.GET, "/sandboxes", ctx -> {
             SandboxQuery query = new SandboxQuery(new HashSet<>(ctx.queryParams("state")),
@@ -170,7 +174,7 @@ public final class ApiServer implements AutoCloseable {
             async(ctx, () -> {
                 sandboxes.delete(id);
                 return true;
-            }, (c, done) -> c.status(204));
+            }, (c, done) -> noContent(c));
         });
         route(HandlerType.PATCH, "/sandboxes/{sandboxId}/metadata", ctx -> {
             SandboxId id = sandboxId(ctx);
@@ -223,7 +227,7 @@ public final class ApiServer implements AutoCloseable {
             async(ctx, () -> {
                 snapshots.delete(id);
                 return true;
-            }, (c, done) -> c.status(204));
+            }, (c, done) -> noContent(c));
         });
 
         Diagnostics diagnostics = new Diagnostics(sandboxes, clock);
@@ -322,10 +326,18 @@ public final class ApiServer implements AutoCloseable {
         }));
     }
 
+    /** 202 with no body: no Content-Type (Javalin presets the default one) and an explicit zero length for the JS SDK. */
     private static void emptyAccepted(Context ctx) {
         ctx.status(202);
+        ctx.res().setContentType(null);
         ctx.header("Content-Length", "0");
         ctx.result(new byte[0]);
+    }
+
+    /** 204: no body and no Content-Type. */
+    private static void noContent(Context ctx) {
+        ctx.status(204);
+        ctx.res().setContentType(null);
     }
 
     SandboxId sandboxId(Context ctx) {
