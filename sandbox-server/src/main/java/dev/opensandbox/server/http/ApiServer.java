@@ -26,6 +26,7 @@ import io.javalin.http.HttpResponseException;
 import io.javalin.json.JavalinJackson;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import org.slf4j.MDC;
 
 import java.io.IOException;
 import java.io.InputStream;
@@ -316,14 +317,26 @@ public final class ApiServer implements AutoCloseable {
 
     <T> void async(Context ctx, Supplier<T> call, BiConsumer<Context, T> respond) {
         CompletableFuture<T> future = runner.supply(call);
+        String requestId = ctx.attribute(Filters.MDC_REQUEST_ID);
         ctx.future(() -> future.handle((value, error) -> {
-            if (error != null) {
-                ErrorResponses.write(ctx, error);
-            } else {
-                respond.accept(ctx, value);
+            // Runs on whichever thread completes the call (usually a runtime thread whose MDC the
+            // runner has already restored): give the response's log lines this request's id.
+            if (requestId != null) {
+                MDC.put(Filters.MDC_REQUEST_ID, requestId);
+            }
+            try {
+                if (error != null) {
+                    ErrorResponses.write(ctx, error);
+                } else {
+                    respond.accept(ctx, value);
+                }
+            } finally {
+                MDC.remove(Filters.MDC_REQUEST_ID);
             }
             return null;
         }));
+        // The HTTP thread is done with this request; do not let its id leak into the thread's next log lines.
+        MDC.remove(Filters.MDC_REQUEST_ID);
     }
 
     /** 202 with no body: no Content-Type (Javalin presets the default one) and an explicit zero length for the JS SDK. */

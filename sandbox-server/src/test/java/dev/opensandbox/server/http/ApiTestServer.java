@@ -56,7 +56,7 @@ final class ApiTestServer implements AutoCloseable {
         this.sandboxes = new SandboxService(runtime, store, clock, ServicePolicy.defaults());
         this.snapshots = new SnapshotService(sandboxes, store, clock, Runnable::run);
         this.server = new ApiServer(sandboxes, snapshots,
-            new HttpSettings(builder.apiKey, List.of("*"), builder.eip), clock, builder.threads);
+            new HttpSettings(builder.apiKey, builder.corsOrigins, builder.eip), clock, builder.threads);
         this.server.start("127.0.0.1", 0);
     }
 
@@ -71,6 +71,7 @@ final class ApiTestServer implements AutoCloseable {
     static final class Builder {
         private String apiKey;
         private String eip;
+        private List<String> corsOrigins = List.of("*");
         private int threads = 8;
         private Function<InMemorySandboxRuntime, SandboxRuntime> runtime = memory -> memory;
 
@@ -81,6 +82,11 @@ final class ApiTestServer implements AutoCloseable {
 
         Builder eip(String eip) {
             this.eip = eip;
+            return this;
+        }
+
+        Builder corsOrigins(List<String> origins) {
+            this.corsOrigins = origins;
             return this;
         }
 
