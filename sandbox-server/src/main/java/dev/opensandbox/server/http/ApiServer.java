@@ -26,6 +26,7 @@ import io.javalin.http.HttpResponseException;
 import io.javalin.json.JavalinJackson;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import org.slf4j.MDC;
 
 import java.io.IOException;
 import java.io.InputStream;
@@ -151,8 +152,12 @@ public final class ApiServer implements AutoCloseable {
         rootRoute(HandlerType.GET, "/openapi.json", this::openApi);
 
         route(HandlerType.POST, "/sandboxes", ctx -> {
-            var spec = Requests.createSandbox(body(ctx));
-            async(ctx, () -> sandboxes.create(spec), (c, sandbox) -> c.status(202).json(Responses.CreatedSandboxBody.of(sandbox)));
+            JsonNode json = body(ctx);
+            var spec = Requests.createSandbox(json);
+            // "metadata":{} is echoed as {} (only an absent or null map is omitted), as upstream.
+            boolean metadataSent = json.hasNonNull("metadata");
+            async(ctx, () -> sandboxes.create(spec),
+                (c, sandbox) -> c.status(202).json(Responses.CreatedSandboxBody.of(sandbox, metadataSent)));
         });
         route(HandlerType.GET, "/sandboxes", ctx -> {
             SandboxQuery query = new SandboxQuery(new HashSet<>(ctx.queryParams("state")),
@@ -170,7 +175,7 @@ public final class ApiServer implements AutoCloseable {
             async(ctx, () -> {
                 sandboxes.delete(id);
                 return true;
-            }, (c, done) -> c.status(204));
+            }, (c, done) -> noContent(c));
         });
         route(HandlerType.PATCH, "/sandboxes/{sandboxId}/metadata", ctx -> {
             SandboxId id = sandboxId(ctx);
@@ -223,7 +228,7 @@ public final class ApiServer implements AutoCloseable {
             async(ctx, () -> {
                 snapshots.delete(id);
                 return true;
-            }, (c, done) -> c.status(204));
+            }, (c, done) -> noContent(c));
         });
 
         Diagnostics diagnostics = new Diagnostics(sandboxes, clock);
@@ -312,20 +317,40 @@ public final class ApiServer implements AutoCloseable {
 
     <T> void async(Context ctx, Supplier<T> call, BiConsumer<Context, T> respond) {
         CompletableFuture<T> future = runner.supply(call);
+        String requestId = ctx.attribute(Filters.MDC_REQUEST_ID);
         ctx.future(() -> future.handle((value, error) -> {
-            if (error != null) {
-                ErrorResponses.write(ctx, error);
-            } else {
-                respond.accept(ctx, value);
+            // Runs on whichever thread completes the call (usually a runtime thread whose MDC the
+            // runner has already restored): give the response's log lines this request's id.
+            if (requestId != null) {
+                MDC.put(Filters.MDC_REQUEST_ID, requestId);
+            }
+            try {
+                if (error != null) {
+                    ErrorResponses.write(ctx, error);
+                } else {
+                    respond.accept(ctx, value);
+                }
+            } finally {
+                MDC.remove(Filters.MDC_REQUEST_ID);
             }
             return null;
         }));
+        // The HTTP thread is done with this request; do not let its id leak into the thread's next log lines.
+        MDC.remove(Filters.MDC_REQUEST_ID);
     }
 
+    /** 202 with no body: no Content-Type (Javalin presets the default one) and an explicit zero length for the JS SDK. */
     private static void emptyAccepted(Context ctx) {
         ctx.status(202);
+        ctx.res().setContentType(null);
         ctx.header("Content-Length", "0");
         ctx.result(new byte[0]);
+    }
+
+    /** 204: no body and no Content-Type. */
+    private static void noContent(Context ctx) {
+        ctx.status(204);
+        ctx.res().setContentType(null);
     }
 
     SandboxId sandboxId(Context ctx) {

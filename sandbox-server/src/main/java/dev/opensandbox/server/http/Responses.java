@@ -61,9 +61,9 @@ final class Responses {
     @JsonInclude(JsonInclude.Include.NON_NULL)
     record CreatedSandboxBody(String id, StatusBody status, Map<String, String> metadata, PlatformBody platform,
                               String expiresAt, String createdAt, List<String> entrypoint) {
-        static CreatedSandboxBody of(Sandbox sandbox) {
+        static CreatedSandboxBody of(Sandbox sandbox, boolean metadataSent) {
             return new CreatedSandboxBody(sandbox.id().toString(), StatusBody.of(sandbox.status()),
-                sandbox.metadata().isEmpty() ? null : sandbox.metadata(), PlatformBody.of(sandbox.platform()),
+                sandbox.metadata().isEmpty() && !metadataSent ? null : sandbox.metadata(), PlatformBody.of(sandbox.platform()),
                 Times.format(sandbox.expiresAt()), Times.format(sandbox.createdAt()), sandbox.entrypoint());
         }
     }

@@ -1,0 +1,57 @@
+package dev.opensandbox.server.http;
+
+import dev.opensandbox.core.Endpoint;
+import dev.opensandbox.core.NotFoundException;
+import dev.opensandbox.core.Sandbox;
+import dev.opensandbox.core.SandboxId;
+import dev.opensandbox.core.SandboxSpec;
+import dev.opensandbox.core.spi.EndpointPurpose;
+import dev.opensandbox.core.spi.ExecHandle;
+import dev.opensandbox.core.spi.ExecOutput;
+import dev.opensandbox.core.spi.ExecRequest;
+import dev.opensandbox.core.spi.FileInfo;
+import dev.opensandbox.core.spi.ProvisionRequest;
+import dev.opensandbox.core.spi.RuntimeCapabilities;
+import dev.opensandbox.core.spi.SandboxRuntime;
+
+import java.io.InputStream;
+import java.time.Instant;
+import java.util.List;
+import java.util.Optional;
+
+/** A runtime that forwards everything to another one; tests override single calls to inject faults or delays. */
+class ForwardingRuntime implements SandboxRuntime {
+
+    final SandboxRuntime delegate;
+
+    ForwardingRuntime(SandboxRuntime delegate) {
+        this.delegate = delegate;
+    }
+
+    @Override public String type() { return delegate.type(); }
+    @Override public RuntimeCapabilities capabilities() { return delegate.capabilities(); }
+    @Override public void validate(SandboxSpec spec) { delegate.validate(spec); }
+    @Override public Sandbox create(ProvisionRequest request) { return delegate.create(request); }
+    @Override public Optional<Sandbox> inspect(SandboxId id) { return delegate.inspect(id); }
+    @Override public List<Sandbox> list() { return delegate.list(); }
+    @Override public void remove(SandboxId id) { delegate.remove(id); }
+    @Override public void pause(SandboxId id) { delegate.pause(id); }
+    @Override public void resume(SandboxId id) { delegate.resume(id); }
+    @Override public Endpoint resolveEndpoint(SandboxId id, int port, EndpointPurpose purpose) {
+        return delegate.resolveEndpoint(id, port, purpose);
+    }
+    @Override public ExecHandle exec(SandboxId id, ExecRequest request, ExecOutput output) {
+        return delegate.exec(id, request, output);
+    }
+    @Override public void writeFile(SandboxId id, String path, InputStream content, long size, int mode) {
+        delegate.writeFile(id, path, content, size, mode);
+    }
+    @Override public InputStream readFile(SandboxId id, String path) { return delegate.readFile(id, path); }
+    @Override public Optional<FileInfo> statFile(SandboxId id, String path) { return delegate.statFile(id, path); }
+    @Override public String logs(SandboxId id, int tail, Instant since) { return delegate.logs(id, tail, since); }
+    @Override public String commitSnapshot(SandboxId id, String snapshotId) { return delegate.commitSnapshot(id, snapshotId); }
+    @Override public void deleteSnapshotImage(String image) { delegate.deleteSnapshotImage(image); }
+    @Override public boolean snapshotImageExists(String image) { return delegate.snapshotImageExists(image); }
+    @Override public NotFoundException sandboxNotFound(SandboxId id) { return delegate.sandboxNotFound(id); }
+    @Override public void close() { delegate.close(); }
+}
