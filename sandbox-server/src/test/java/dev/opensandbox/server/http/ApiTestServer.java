@@ -3,6 +3,7 @@ package dev.opensandbox.server.http;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.opensandbox.core.memory.InMemorySandboxRuntime;
+import dev.opensandbox.core.testing.MutableClock;
 import dev.opensandbox.core.service.SandboxService;
 import dev.opensandbox.core.service.ServicePolicy;
 import dev.opensandbox.core.service.SnapshotService;
@@ -18,6 +19,7 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.List;
 import java.util.Optional;
 import java.util.function.Function;
@@ -39,7 +41,7 @@ final class ApiTestServer implements AutoCloseable {
             .setLevel(ch.qos.logback.classic.Level.INFO);
     }
 
-    final TestClock clock = new TestClock();
+    final MutableClock clock = new MutableClock(Instant.parse("2030-01-02T03:04:05Z"));
     final InMemorySandboxRuntime memory = new InMemorySandboxRuntime(clock);
     final SandboxRuntime runtime;
     final InMemorySandboxStore store = new InMemorySandboxStore();

@@ -1,6 +1,7 @@
 package dev.opensandbox.server.http;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.opensandbox.core.spi.ForwardingSandboxRuntime;
 import dev.opensandbox.core.Sandbox;
 import dev.opensandbox.core.SandboxId;
 import org.junit.jupiter.api.AfterEach;
@@ -139,7 +140,7 @@ class CrossCuttingApiTest {
 
         @Test
         void logLinesWrittenWhenASlowRuntimeCallEndsCarryTheRequestId() {
-            api = ApiTestServer.builder().runtime(memory -> new ForwardingRuntime(memory) {
+            api = ApiTestServer.builder().runtime(memory -> new ForwardingSandboxRuntime(memory) {
                 @Override
                 public Optional<Sandbox> inspect(SandboxId id) {
                     sleep(200); // the call ends on a runtime thread, after the HTTP thread moved on
@@ -334,7 +335,7 @@ class CrossCuttingApiTest {
 
         @Test
         void anUnexpectedExceptionIsA500WithTheGenericJsonBody() {
-            api = ApiTestServer.builder().runtime(memory -> new ForwardingRuntime(memory) {
+            api = ApiTestServer.builder().runtime(memory -> new ForwardingSandboxRuntime(memory) {
                 @Override
                 public List<Sandbox> list() {
                     throw new IllegalStateException("secret internal detail");

@@ -1,6 +1,7 @@
 package dev.opensandbox.server.http;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.opensandbox.core.spi.ForwardingSandboxRuntime;
 import dev.opensandbox.core.Sandbox;
 import dev.opensandbox.core.spi.ProvisionRequest;
 import org.junit.jupiter.api.Test;
@@ -38,7 +39,7 @@ class NonBlockingApiTest {
         CountDownLatch entered = new CountDownLatch(CREATES);
         // On Java 17 runtime calls share one bounded pool (Java 21+ uses virtual threads): it must
         // be larger than the number of slow calls, or reads queue behind them. Jetty's own pool is separate.
-        try (ApiTestServer api = ApiTestServer.builder().threads(CREATES * 2).runtime(memory -> new ForwardingRuntime(memory) {
+        try (ApiTestServer api = ApiTestServer.builder().threads(CREATES * 2).runtime(memory -> new ForwardingSandboxRuntime(memory) {
             @Override
             public Sandbox create(ProvisionRequest request) {
                 entered.countDown();
