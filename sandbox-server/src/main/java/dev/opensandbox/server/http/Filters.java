@@ -24,7 +24,7 @@ final class Filters {
     /** The proxy route needs no API key (upstream compatibility); any ".." disqualifies. */
     private static final Pattern PROXY_PATH = Pattern.compile("^(/v1)?/sandboxes/[^/]+/proxy/\\d+(/.*)?$");
     /** Exact paths, not prefixes: upstream's prefix match exempted "/healthzzz" too. */
-    private static final Set<String> PUBLIC_PATHS = Set.of("/health", "/openapi.json", "/docs");
+    private static final Set<String> PUBLIC_PATHS = Set.of("/health", "/openapi.json");
 
     private static final String MISSING_KEY_MESSAGE =
         "Authentication credentials are missing. Provide API key via OPEN-SANDBOX-API-KEY header.";
