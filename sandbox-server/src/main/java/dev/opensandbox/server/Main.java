@@ -91,7 +91,7 @@ public final class Main {
         LOG.info("Configuration: {}", config.describeSource());
 
         try {
-            new ApiKeyGuard(env, Terminal.console()).check(config).ifPresent(LOG::warn);
+            new ApiKeyGuard(env, Terminal.system()).check(config).ifPresent(LOG::warn);
         } catch (StartupBlockedException e) {
             LOG.error("API key startup confirmation failed: {}", e.getMessage());
             return 1;
