@@ -35,6 +35,7 @@ class ArchitectureTest {
         assertTrue(production.contain("dev.opensandbox.it.SandboxRuntimeCompatibilityKit"), "the kit in sandbox-it/src/main");
         assertFalse(production.contain(FIXTURE_PACKAGE + ".ReadsSystemClockAndEnvironment"), "test fixtures");
         assertFalse(production.contain(ArchitectureTest.class.getName()), "this test");
+        assertFalse(production.contain("dev.opensandbox.core.testing.MutableClock"), "core's test-jar");
     }
 
     @Test
