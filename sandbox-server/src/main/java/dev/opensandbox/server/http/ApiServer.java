@@ -80,8 +80,7 @@ public final class ApiServer implements AutoCloseable {
             config.http.defaultContentType = "application/json";
             config.router.ignoreTrailingSlashes = true;
             config.jsonMapper(new JavalinJackson(mapper, false));
-            config.requestLogger.http((ctx, ms) -> ACCESS.info("{} - \"{} {} {}\" {} {}ms", ctx.ip(), ctx.method(),
-                ctx.path(), ctx.protocol(), ctx.statusCode(), Math.round(ms)));
+            config.requestLogger.http(ApiServer::logAccess);
         });
         registerFilters();
         registerRoutes();
@@ -108,6 +107,20 @@ public final class ApiServer implements AutoCloseable {
     public void close() {
         app.stop();
         runner.close();
+    }
+
+    /** One access-log line per request, carrying the request id (upstream always printed "-" there). */
+    private static void logAccess(Context ctx, Float ms) {
+        String requestId = ctx.attribute(Filters.MDC_REQUEST_ID);
+        if (requestId != null) {
+            org.slf4j.MDC.put(Filters.MDC_REQUEST_ID, requestId);
+        }
+        try {
+            ACCESS.info("{} - \"{} {} {}\" {} {}ms", ctx.ip(), ctx.method(), ctx.path(), ctx.protocol(),
+                ctx.statusCode(), Math.round(ms));
+        } finally {
+            org.slf4j.MDC.remove(Filters.MDC_REQUEST_ID);
+        }
     }
 
     // ------------------------------------------------------------ wiring
