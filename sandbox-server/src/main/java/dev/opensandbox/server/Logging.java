@@ -3,10 +3,12 @@ package dev.opensandbox.server;
 import ch.qos.logback.classic.Level;
 import ch.qos.logback.classic.Logger;
 import ch.qos.logback.classic.LoggerContext;
+import ch.qos.logback.classic.encoder.JsonEncoder;
 import ch.qos.logback.classic.encoder.PatternLayoutEncoder;
 import ch.qos.logback.classic.spi.ILoggingEvent;
 import ch.qos.logback.core.Appender;
 import ch.qos.logback.core.ConsoleAppender;
+import ch.qos.logback.core.encoder.Encoder;
 import ch.qos.logback.core.rolling.FixedWindowRollingPolicy;
 import ch.qos.logback.core.rolling.RollingFileAppender;
 import ch.qos.logback.core.rolling.SizeBasedTriggeringPolicy;
@@ -20,7 +22,7 @@ import java.nio.file.Path;
 
 /**
  * Configures logback from {@code [log]}: level, stdout or rotating files (with a separate access
- * log), and upstream's line layout {@code LEVEL time [request_id] logger: message}.
+ * log), and upstream's line layout {@code LEVEL time [request_id] logger: message}, or JSON lines.
  */
 final class Logging {
 
@@ -45,13 +47,20 @@ final class Logging {
             root.addAppender(rollingFile(context, "main", log.filePath(), log));
             access.addAppender(rollingFile(context, "access", log.accessFilePath(), log));
         } else {
-            Appender<ILoggingEvent> console = console(context);
+            Appender<ILoggingEvent> console = console(context, log.json());
             root.addAppender(console);
             access.addAppender(console);
         }
     }
 
-    private static PatternLayoutEncoder encoder(LoggerContext context) {
+    private static Encoder<ILoggingEvent> encoder(LoggerContext context, boolean json) {
+        if (json) {
+            // One JSON object per line, with the MDC (request_id) as a field: for log shippers.
+            JsonEncoder encoder = new JsonEncoder();
+            encoder.setContext(context);
+            encoder.start();
+            return encoder;
+        }
         PatternLayoutEncoder encoder = new PatternLayoutEncoder();
         encoder.setContext(context);
         encoder.setPattern(PATTERN);
@@ -59,16 +68,17 @@ final class Logging {
         return encoder;
     }
 
-    private static Appender<ILoggingEvent> console(LoggerContext context) {
+    private static Appender<ILoggingEvent> console(LoggerContext context, boolean json) {
         ConsoleAppender<ILoggingEvent> appender = new ConsoleAppender<>();
         appender.setContext(context);
         appender.setName("stdout");
-        appender.setEncoder(encoder(context));
+        appender.setEncoder(encoder(context, json));
         appender.start();
         return appender;
     }
 
     private static Appender<ILoggingEvent> rollingFile(LoggerContext context, String name, Path file, LogSection log) {
+        boolean json = log.json();
         try {
             Files.createDirectories(file.toAbsolutePath().getParent());
         } catch (IOException e) {
@@ -91,7 +101,7 @@ final class Logging {
         trigger.start();
         appender.setRollingPolicy(rolling);
         appender.setTriggeringPolicy(trigger);
-        appender.setEncoder(encoder(context));
+        appender.setEncoder(encoder(context, json));
         appender.start();
         return appender;
     }

@@ -59,6 +59,7 @@ public final class ApiServer implements AutoCloseable {
     private final ObjectMapper mapper;
     private final Javalin app;
     private final Filters filters;
+    private final ConcurrencyLimit concurrency;
     private final java.time.Clock clock;
     private final List<String> routes = new java.util.ArrayList<>();
 
@@ -73,11 +74,21 @@ public final class ApiServer implements AutoCloseable {
             .setSerializationInclusion(JsonInclude.Include.NON_NULL)
             .configure(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES, false);
         this.filters = new Filters(settings);
+        this.concurrency = new ConcurrencyLimit(settings.limitConcurrency());
         this.app = Javalin.create(config -> {
             config.showJavalinBanner = false;
             config.useVirtualThreads = false;
             config.http.prefer405over404 = true;
             config.http.defaultContentType = "application/json";
+            config.jetty.threadPool = new org.eclipse.jetty.util.thread.QueuedThreadPool(settings.maxRequestThreads(), 8);
+            config.jetty.modifyServer(server -> {
+                for (org.eclipse.jetty.server.Connector connector : server.getConnectors()) {
+                    if (connector instanceof org.eclipse.jetty.server.ServerConnector serverConnector) {
+                        serverConnector.setIdleTimeout(settings.idleTimeout().toMillis());
+                        serverConnector.setAcceptQueueSize(settings.acceptQueueSize());
+                    }
+                }
+            });
             config.router.ignoreTrailingSlashes = true;
             config.jsonMapper(new JavalinJackson(mapper, false));
             config.requestLogger.http(ApiServer::logAccess);
@@ -127,8 +138,10 @@ public final class ApiServer implements AutoCloseable {
 
     private void registerFilters() {
         app.before(filters::requestId);
+        app.before(concurrency::enter);
         app.before(filters::cors);
         app.before(filters::auth);
+        app.after(concurrency::leave);
         app.after(filters::clearMdc);
     }
 
