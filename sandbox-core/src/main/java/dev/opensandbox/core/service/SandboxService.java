@@ -341,7 +341,7 @@ public final class SandboxService implements AutoCloseable {
      * One reconcile pass: adopts sandboxes the store does not know (for example created by the
      * upstream server, or before the store was wiped) and arms their expiry; expires overdue
      * sandboxes; forgets records of sandboxes that vanished; reaps creates interrupted by a
-     * crash. One bad sandbox never aborts the pass.
+     * crash; lets the runtime remove orphaned helper objects. One bad sandbox never aborts the pass.
      */
     public void reconcile() {
         Instant now = clock.instant();
@@ -364,6 +364,11 @@ public final class SandboxService implements AutoCloseable {
             } catch (RuntimeException e) {
                 LOG.warn("sandbox={} action=reconcile error={}", orphan.id(), e.toString());
             }
+        }
+        try {
+            runtime.reapOrphans();
+        } catch (RuntimeException e) {
+            LOG.warn("action=reap-orphans error={}", e.toString());
         }
         expiry.fireDue();
     }

@@ -119,6 +119,11 @@ public abstract class ForwardingSandboxRuntime implements SandboxRuntime {
     }
 
     @Override
+    public void reapOrphans() {
+        delegate.reapOrphans();
+    }
+
+    @Override
     public NotFoundException sandboxNotFound(SandboxId id) {
         return delegate.sandboxNotFound(id);
     }

@@ -175,6 +175,14 @@ public interface SandboxRuntime extends AutoCloseable {
     }
 
     /**
+     * Removes helper objects whose sandbox no longer exists (sidecars, temporary containers,
+     * volumes the runtime created), for example after a crash. Called by the core's periodic
+     * reconcile pass; must tolerate per-object failures (log and go on). The default does nothing.
+     */
+    default void reapOrphans() {
+    }
+
+    /**
      * The error for an unknown sandbox, in this runtime's words. Upstream's Docker and Kubernetes
      * servers phrase it differently and clients have seen both.
      */

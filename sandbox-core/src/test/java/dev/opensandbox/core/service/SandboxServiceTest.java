@@ -350,6 +350,26 @@ class SandboxServiceTest {
         assertTrue(store.find(inFlight).isEmpty());
     }
 
+    @Test
+    void reconcileLetsTheRuntimeReapOrphansAndSurvivesItsFailure() {
+        AtomicInteger reaps = new AtomicInteger();
+        SandboxRuntime reaping = new ForwardingSandboxRuntime(runtime) {
+            @Override
+            public void reapOrphans() {
+                reaps.incrementAndGet();
+                throw new RuntimeFailureException("DOCKER::SANDBOX_QUERY_FAILED", "engine hiccup");
+            }
+        };
+        SandboxService withReaper = new SandboxService(reaping, store, clock, ServicePolicy.defaults());
+        Sandbox sandbox = withReaper.create(spec().build());
+        clock.advance(Duration.ofMinutes(10));
+
+        withReaper.reconcile();
+
+        assertEquals(1, reaps.get());
+        assertTrue(runtime.inspect(sandbox.id()).isEmpty(), "the overdue sandbox was still expired");
+    }
+
     // ------------------------------------------------------------ metadata
 
     @Test
