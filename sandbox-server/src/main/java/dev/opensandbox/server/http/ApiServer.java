@@ -198,10 +198,7 @@ public final class ApiServer implements AutoCloseable {
         });
         route(HandlerType.DELETE, "/sandboxes/{sandboxId}", ctx -> {
             SandboxId id = sandboxId(ctx);
-            async(ctx, () -> {
-                sandboxes.delete(id);
-                return true;
-            }, (c, done) -> noContent(c));
+            run(ctx, () -> sandboxes.delete(id), ApiServer::noContent);
         });
         route(HandlerType.PATCH, "/sandboxes/{sandboxId}/metadata", ctx -> {
             SandboxId id = sandboxId(ctx);
@@ -210,17 +207,11 @@ public final class ApiServer implements AutoCloseable {
         });
         route(HandlerType.POST, "/sandboxes/{sandboxId}/pause", ctx -> {
             SandboxId id = sandboxId(ctx);
-            async(ctx, () -> {
-                sandboxes.pause(id);
-                return true;
-            }, (c, done) -> emptyAccepted(c));
+            run(ctx, () -> sandboxes.pause(id), ApiServer::emptyAccepted);
         });
         route(HandlerType.POST, "/sandboxes/{sandboxId}/resume", ctx -> {
             SandboxId id = sandboxId(ctx);
-            async(ctx, () -> {
-                sandboxes.resume(id);
-                return true;
-            }, (c, done) -> emptyAccepted(c));
+            run(ctx, () -> sandboxes.resume(id), ApiServer::emptyAccepted);
         });
         route(HandlerType.POST, "/sandboxes/{sandboxId}/renew-expiration", ctx -> {
             SandboxId id = sandboxId(ctx);
@@ -251,10 +242,7 @@ public final class ApiServer implements AutoCloseable {
         });
         route(HandlerType.DELETE, "/snapshots/{snapshotId}", ctx -> {
             String id = ctx.pathParam("snapshotId");
-            async(ctx, () -> {
-                snapshots.delete(id);
-                return true;
-            }, (c, done) -> noContent(c));
+            run(ctx, () -> snapshots.delete(id), ApiServer::noContent);
         });
 
         Diagnostics diagnostics = new Diagnostics(sandboxes, clock);
@@ -340,6 +328,14 @@ public final class ApiServer implements AutoCloseable {
     }
 
     // ------------------------------------------------------------ helpers
+
+    /** {@link #async} for calls without a result. */
+    void run(Context ctx, Runnable call, java.util.function.Consumer<Context> respond) {
+        async(ctx, () -> {
+            call.run();
+            return Boolean.TRUE;
+        }, (c, done) -> respond.accept(c));
+    }
 
     <T> void async(Context ctx, Supplier<T> call, BiConsumer<Context, T> respond) {
         CompletableFuture<T> future = runner.supply(call);
