@@ -1,0 +1,63 @@
+package dev.opensandbox.runtime.docker;
+
+import com.github.dockerjava.api.exception.DockerException;
+
+/**
+ * Error codes of the Docker runtime (upstream's strings) and the one place that turns
+ * docker-java failures into readable messages.
+ */
+final class DockerErrors {
+
+    static final String NAMESPACE = "DOCKER";
+    static final String INITIALIZATION_ERROR = "DOCKER::INITIALIZATION_ERROR";
+    static final String QUERY_FAILED = "DOCKER::SANDBOX_QUERY_FAILED";
+    static final String IMAGE_PULL_FAILED = "DOCKER::SANDBOX_IMAGE_PULL_FAILED";
+    static final String START_FAILED = "DOCKER::SANDBOX_START_FAILED";
+    static final String DELETE_FAILED = "DOCKER::SANDBOX_DELETE_FAILED";
+    static final String NOT_RUNNING = "DOCKER::SANDBOX_NOT_RUNNING";
+    static final String PAUSE_FAILED = "DOCKER::SANDBOX_PAUSE_FAILED";
+    static final String NOT_PAUSED = "DOCKER::SANDBOX_NOT_PAUSED";
+    static final String RESUME_FAILED = "DOCKER::SANDBOX_RESUME_FAILED";
+    static final String ENDPOINT_UNAVAILABLE = "DOCKER::NETWORK_MODE_ENDPOINT_UNAVAILABLE";
+    static final String EXEC_FAILED = "DOCKER::EXEC_FAILED";
+    static final String EXEC_TIMEOUT = "DOCKER::EXEC_TIMEOUT";
+    static final String FILE_NOT_FOUND = "DOCKER::FILE_NOT_FOUND";
+    static final String INVALID_FILE_PATH = "DOCKER::INVALID_FILE_PATH";
+    static final String FILE_TRANSFER_FAILED = "DOCKER::FILE_TRANSFER_FAILED";
+    static final String LOGS_FAILED = "DOCKER::SANDBOX_LOGS_FAILED";
+
+    private DockerErrors() {
+    }
+
+    /**
+     * The daemon's own message when there is one (docker-java prefixes it with the status and
+     * wraps it in JSON), else the exception's message.
+     */
+    static String describe(Throwable error) {
+        Throwable cause = error;
+        while (cause.getCause() != null && cause.getMessage() == null) {
+            cause = cause.getCause();
+        }
+        String message = cause.getMessage();
+        if (message == null) {
+            return cause.getClass().getSimpleName();
+        }
+        if (cause instanceof DockerException) {
+            int start = message.indexOf("{\"message\":\"");
+            if (start >= 0) {
+                int end = message.lastIndexOf("\"}");
+                if (end > start) {
+                    return message.substring(start + 12, end).replace("\\\"", "\"");
+                }
+            }
+            // "Status 404: No such container: x" → keep the daemon part.
+            if (message.startsWith("Status ")) {
+                int colon = message.indexOf(": ");
+                if (colon > 0) {
+                    return message.substring(colon + 2).trim();
+                }
+            }
+        }
+        return message.trim();
+    }
+}

@@ -1,0 +1,969 @@
+package dev.opensandbox.runtime.docker;
+
+import com.github.dockerjava.api.DockerClient;
+import com.github.dockerjava.api.async.ResultCallback;
+import com.github.dockerjava.api.command.CreateContainerCmd;
+import com.github.dockerjava.api.command.InspectContainerResponse;
+import com.github.dockerjava.api.command.InspectImageResponse;
+import com.github.dockerjava.api.command.LogContainerCmd;
+import com.github.dockerjava.api.command.PullImageCmd;
+import com.github.dockerjava.api.command.PullImageResultCallback;
+import com.github.dockerjava.api.model.AuthConfig;
+import com.github.dockerjava.api.model.Capability;
+import com.github.dockerjava.api.model.Container;
+import com.github.dockerjava.api.model.ContainerNetwork;
+import com.github.dockerjava.api.model.DeviceRequest;
+import com.github.dockerjava.api.model.ExposedPort;
+import com.github.dockerjava.api.model.Frame;
+import com.github.dockerjava.api.model.HostConfig;
+import com.github.dockerjava.api.model.NetworkSettings;
+import com.github.dockerjava.api.model.Ports;
+import dev.opensandbox.core.ConflictException;
+import dev.opensandbox.core.DeadlineExceededException;
+import dev.opensandbox.core.Endpoint;
+import dev.opensandbox.core.ErrorCodes;
+import dev.opensandbox.core.InvalidRequestException;
+import dev.opensandbox.core.Labels;
+import dev.opensandbox.core.NotFoundException;
+import dev.opensandbox.core.Platform;
+import dev.opensandbox.core.RegistryAuth;
+import dev.opensandbox.core.ResourceLimits;
+import dev.opensandbox.core.RuntimeFailureException;
+import dev.opensandbox.core.Sandbox;
+import dev.opensandbox.core.SandboxException;
+import dev.opensandbox.core.SandboxId;
+import dev.opensandbox.core.SandboxSpec;
+import dev.opensandbox.core.SandboxState;
+import dev.opensandbox.core.SandboxStatus;
+import dev.opensandbox.core.spi.EndpointPurpose;
+import dev.opensandbox.core.spi.ExecHandle;
+import dev.opensandbox.core.spi.ExecOutput;
+import dev.opensandbox.core.spi.ExecRequest;
+import dev.opensandbox.core.spi.FileInfo;
+import dev.opensandbox.core.spi.ProvisionRequest;
+import dev.opensandbox.core.spi.RuntimeCapabilities;
+import dev.opensandbox.core.spi.SandboxRuntime;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.temporal.ChronoUnit;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Optional;
+import java.util.OptionalInt;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * {@link SandboxRuntime} on a Docker Engine through docker-java. One container per sandbox,
+ * named {@code sandbox-<id>} and labelled with upstream's keys, so that containers created by
+ * the upstream server are adopted unchanged.
+ */
+final class DockerSandboxRuntime implements SandboxRuntime {
+
+    static final String TYPE = "docker";
+    static final int EXECD_PORT = 44772;
+    static final int HTTP_PORT = 8080;
+
+    private static final Logger LOG = LoggerFactory.getLogger(DockerSandboxRuntime.class);
+
+    private static final RuntimeCapabilities CAPABILITIES =
+        new RuntimeCapabilities(DockerErrors.NAMESPACE, true, true, true, true, false, false);
+
+    private final DockerRuntimeConfig config;
+    private final DockerClient docker;
+    private final Clock clock;
+    private final List<Capability> dropCapabilities;
+    /** Image labels by image id; images are immutable by id, so entries never go stale. */
+    private final Map<String, Map<String, String>> imageLabelsById = new ConcurrentHashMap<>();
+    private volatile String publicHost;
+
+    DockerSandboxRuntime(DockerRuntimeConfig config, DockerClient docker, Clock clock) {
+        this.config = config;
+        this.docker = docker;
+        this.clock = clock;
+        this.dropCapabilities = capabilities(config.dropCapabilities());
+    }
+
+    private static List<Capability> capabilities(List<String> names) {
+        List<Capability> result = new ArrayList<>();
+        for (String name : names) {
+            String bare = name.toUpperCase(Locale.ROOT).startsWith("CAP_") ? name.substring(4) : name;
+            try {
+                result.add(Capability.valueOf(bare.toUpperCase(Locale.ROOT)));
+            } catch (IllegalArgumentException e) {
+                throw new dev.opensandbox.core.UnavailableException(DockerErrors.INITIALIZATION_ERROR,
+                    "Invalid Docker runtime configuration: docker.drop_capabilities contains unknown capability '"
+                        + name + "'.");
+            }
+        }
+        return List.copyOf(result);
+    }
+
+    @Override
+    public String type() {
+        return TYPE;
+    }
+
+    @Override
+    public RuntimeCapabilities capabilities() {
+        return CAPABILITIES;
+    }
+
+    // ---------------------------------------------------------------- validate and create
+
+    @Override
+    public void validate(SandboxSpec spec) {
+        if (spec.networkPolicy() != null) {
+            if (config.egressImage() == null) {
+                throw invalid("egress.image must be configured when networkPolicy is provided.");
+            }
+            throw invalid("networkPolicy is not supported by this server's Docker runtime yet.");
+        }
+        if (!spec.volumes().isEmpty()) {
+            throw invalid("volumes are not supported by this server's Docker runtime yet.");
+        }
+        if (spec.platform() != null && "windows".equalsIgnoreCase(spec.platform().os())) {
+            throw invalid("platform.os 'windows' is not supported by this server's Docker runtime.");
+        }
+    }
+
+    @Override
+    public Sandbox create(ProvisionRequest request) {
+        SandboxSpec spec = request.spec();
+        validate(spec);
+        SandboxId id = request.id();
+        String image = request.image().uri();
+        ensureImage(image, request.image().auth(), spec.platform());
+        String networkMode = config.networkMode();
+        if (config.userDefinedNetwork()) {
+            ensureNetworkExists(networkMode);
+        }
+
+        CreateContainerCmd create = docker.createContainerCmd(image)
+            .withName(containerName(id))
+            .withLabels(labels(request, networkMode))
+            .withEnv(env(spec.env()))
+            // The requested argv exactly: the image's ENTRYPOINT never wraps it, its CMD is not appended.
+            .withEntrypoint(request.entrypoint())
+            .withHostConfig(hostConfig(request.limits(), networkMode));
+        if (publishesPorts(networkMode)) {
+            create.withExposedPorts(ExposedPort.tcp(EXECD_PORT), ExposedPort.tcp(HTTP_PORT));
+        }
+        if (spec.platform() != null) {
+            create.withPlatform(spec.platform().os() + "/" + spec.platform().arch());
+        }
+
+        String containerId;
+        try {
+            containerId = create.exec().getId();
+        } catch (RuntimeException e) {
+            if (!(e instanceof com.github.dockerjava.api.exception.ConflictException)) {
+                // A timed-out create may still have made the container: reap whatever carries this id.
+                removeQuietly(id);
+            }
+            throw startFailed(id, e);
+        }
+        try {
+            docker.startContainerCmd(containerId).exec();
+        } catch (RuntimeException e) {
+            removeContainerQuietly(id, containerId);
+            throw startFailed(id, e);
+        }
+        LOG.info("Sandbox {} started in container {} ({} network)", id, shortId(containerId), networkMode);
+
+        Instant expiresAt = request.expiresAt() == null ? null : request.expiresAt().truncatedTo(ChronoUnit.MICROS);
+        String snapshotId = blankToNull(spec.snapshotId());
+        SandboxStatus status = new SandboxStatus(SandboxState.RUNNING, "CONTAINER_RUNNING",
+            "Sandbox container started successfully.", request.createdAt());
+        return new Sandbox(id, snapshotId == null ? image : null, snapshotId, spec.platform(), status, spec.metadata(),
+            request.entrypoint(), expiresAt, request.createdAt());
+    }
+
+    private RuntimeFailureException startFailed(SandboxId id, RuntimeException cause) {
+        LOG.warn("Sandbox {} failed to start: {}", id, DockerErrors.describe(cause));
+        return new RuntimeFailureException(DockerErrors.START_FAILED,
+            "Failed to start sandbox container: " + DockerErrors.describe(cause), cause);
+    }
+
+    /** Upstream's label contract (Appendix A) plus ours: requested image, entrypoint and network mode. */
+    Map<String, String> labels(ProvisionRequest request, String networkMode) {
+        SandboxSpec spec = request.spec();
+        Map<String, String> labels = new LinkedHashMap<>(spec.metadata());
+        labels.put(Labels.ID, request.id().toString());
+        if (request.expiresAt() != null) {
+            labels.put(Labels.EXPIRES_AT, PythonTime.isoformat(request.expiresAt()));
+        } else {
+            labels.put(Labels.MANUAL_CLEANUP, "true");
+        }
+        Platform platform = spec.platform();
+        if (platform != null) {
+            labels.put(Labels.PLATFORM_OS, platform.os().toLowerCase(Locale.ROOT));
+            labels.put(Labels.PLATFORM_ARCH, platform.arch().toLowerCase(Locale.ROOT));
+        }
+        if (blankToNull(spec.snapshotId()) != null) {
+            labels.put(Labels.SNAPSHOT_ID, spec.snapshotId());
+        }
+        String extend = spec.extensions().get("access.renew.extend.seconds");
+        if (extend != null && !extend.isBlank()) {
+            labels.put(Labels.ACCESS_RENEW_EXTEND_SECONDS, extend.trim());
+        }
+        labels.put(ContainerMapper.IMAGE_LABEL, request.image().uri());
+        labels.put(ContainerMapper.ENTRYPOINT_LABEL, JsonStrings.encode(request.entrypoint()));
+        labels.put(ContainerMapper.NETWORK_MODE_LABEL, networkMode);
+        return labels;
+    }
+
+    private static List<String> env(Map<String, String> env) {
+        List<String> entries = new ArrayList<>();
+        env.forEach((key, value) -> {
+            if (value != null) {
+                entries.add(key + "=" + value);
+            }
+        });
+        return entries;
+    }
+
+    HostConfig hostConfig(ResourceLimits limits, String networkMode) {
+        HostConfig host = HostConfig.newHostConfig().withNetworkMode(networkMode);
+        limits.memoryBytes().ifPresent(bytes -> host.withMemory(bytes));
+        limits.nanoCpus().ifPresent(nanos -> host.withNanoCPUs(nanos));
+        limits.gpuCount().ifPresent(count -> host.withDeviceRequests(List.of(new DeviceRequest()
+            .withCount(count == ResourceLimits.ALL_GPUS ? -1 : count)
+            .withCapabilities(List.of(List.of("gpu"))))));
+        List<String> securityOpts = new ArrayList<>();
+        if (config.noNewPrivileges()) {
+            securityOpts.add("no-new-privileges:true");
+        }
+        if (config.apparmorProfile() != null) {
+            securityOpts.add("apparmor=" + config.apparmorProfile());
+        }
+        if (config.seccompProfile() != null) {
+            securityOpts.add("seccomp=" + config.seccompProfile());
+        }
+        if (!securityOpts.isEmpty()) {
+            host.withSecurityOpts(securityOpts);
+        }
+        if (!dropCapabilities.isEmpty()) {
+            host.withCapDrop(dropCapabilities.toArray(new Capability[0]));
+        }
+        if (config.pidsLimit() > 0) {
+            host.withPidsLimit(config.pidsLimit());
+        }
+        if (config.ociRuntime() != null) {
+            host.withRuntime(config.ociRuntime());
+        }
+        if (publishesPorts(networkMode)) {
+            // An empty host port lets Docker choose a free one in its own namespace (W7).
+            Ports ports = new Ports();
+            ports.bind(ExposedPort.tcp(EXECD_PORT), Ports.Binding.bindIp(config.portBindAddress()));
+            ports.bind(ExposedPort.tcp(HTTP_PORT), Ports.Binding.bindIp(config.portBindAddress()));
+            host.withPortBindings(ports);
+        }
+        return host;
+    }
+
+    private static boolean publishesPorts(String networkMode) {
+        String mode = networkMode.toLowerCase(Locale.ROOT);
+        return !mode.equals("host") && !mode.equals("none") && !mode.startsWith("container:");
+    }
+
+    private void ensureNetworkExists(String network) {
+        try {
+            docker.inspectNetworkCmd().withNetworkId(network).exec();
+        } catch (com.github.dockerjava.api.exception.NotFoundException e) {
+            throw invalid("Docker network '" + network + "' (docker.network_mode) does not exist. Create it with "
+                + "`docker network create " + network + "` or change docker.network_mode.");
+        } catch (RuntimeException e) {
+            throw new RuntimeFailureException(DockerErrors.START_FAILED,
+                "Failed to inspect Docker network '" + network + "': " + DockerErrors.describe(e), e);
+        }
+    }
+
+    /** Inspect; pull only when absent or of another platform (never re-pull a present, matching image). */
+    private void ensureImage(String image, RegistryAuth auth, Platform platform) {
+        try {
+            try {
+                InspectImageResponse present = docker.inspectImageCmd(image).exec();
+                rememberImageLabels(present);
+                if (platform == null || matchesPlatform(present, platform)) {
+                    return;
+                }
+            } catch (com.github.dockerjava.api.exception.NotFoundException absent) {
+                // pull below
+            }
+            pull(image, auth, platform);
+            rememberImageLabels(docker.inspectImageCmd(image).exec());
+        } catch (SandboxException e) {
+            throw e;
+        } catch (RuntimeException e) {
+            throw new RuntimeFailureException(DockerErrors.IMAGE_PULL_FAILED,
+                "Failed to pull image " + image + ": " + DockerErrors.describe(e), e);
+        }
+    }
+
+    private void pull(String image, RegistryAuth auth, Platform platform) {
+        LOG.info("Pulling image {}", image);
+        PullImageCmd pull = pullCommand(image);
+        if (auth != null) {
+            pull.withAuthConfig(new AuthConfig().withUsername(auth.username()).withPassword(auth.password()));
+        }
+        if (platform != null) {
+            pull.withPlatform(platform.os() + "/" + platform.arch());
+        }
+        Duration limit = config.apiTimeout().compareTo(Duration.ofMinutes(10)) > 0 ? config.apiTimeout()
+            : Duration.ofMinutes(10);
+        try {
+            if (!pull.exec(new PullImageResultCallback()).awaitCompletion(limit.toMillis(), TimeUnit.MILLISECONDS)) {
+                throw new RuntimeFailureException(DockerErrors.IMAGE_PULL_FAILED,
+                    "Failed to pull image " + image + ": not complete after " + limit.toSeconds() + " s.");
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new RuntimeFailureException(DockerErrors.IMAGE_PULL_FAILED,
+                "Failed to pull image " + image + ": interrupted.", e);
+        }
+    }
+
+    /** Without a tag the Engine pulls every tag of a repository: name {@code latest} explicitly. */
+    private PullImageCmd pullCommand(String image) {
+        int slash = image.lastIndexOf('/');
+        if (image.indexOf('@') >= 0) {
+            return docker.pullImageCmd(image);
+        }
+        int colon = image.lastIndexOf(':');
+        if (colon > slash) {
+            return docker.pullImageCmd(image.substring(0, colon)).withTag(image.substring(colon + 1));
+        }
+        return docker.pullImageCmd(image).withTag("latest");
+    }
+
+    private static boolean matchesPlatform(InspectImageResponse image, Platform platform) {
+        String os = image.getOs();
+        String arch = normalizeArch(image.getArch());
+        return (os == null || os.equalsIgnoreCase(platform.os()))
+            && (arch == null || arch.equals(normalizeArch(platform.arch())));
+    }
+
+    private static String normalizeArch(String arch) {
+        if (arch == null) {
+            return null;
+        }
+        String lower = arch.toLowerCase(Locale.ROOT);
+        return switch (lower) {
+            case "x86_64", "x86-64" -> "amd64";
+            case "aarch64", "arm64/v8", "arm64v8" -> "arm64";
+            default -> lower;
+        };
+    }
+
+    private void rememberImageLabels(InspectImageResponse image) {
+        if (image.getId() != null) {
+            Map<String, String> labels = image.getConfig() == null || image.getConfig().getLabels() == null
+                ? Map.of() : Map.copyOf(image.getConfig().getLabels());
+            imageLabelsById.put(image.getId(), labels);
+        }
+    }
+
+    /** Labels an image brought; one image inspect per image id for the life of the runtime. */
+    private Map<String, String> imageLabels(String imageId) {
+        if (imageId == null) {
+            return Map.of();
+        }
+        Map<String, String> known = imageLabelsById.get(imageId);
+        if (known != null) {
+            return known;
+        }
+        try {
+            InspectImageResponse image = docker.inspectImageCmd(imageId).exec();
+            rememberImageLabels(image);
+            return imageLabelsById.getOrDefault(imageId, Map.of());
+        } catch (com.github.dockerjava.api.exception.NotFoundException gone) {
+            imageLabelsById.put(imageId, Map.of());
+            return Map.of();
+        } catch (RuntimeException e) {
+            LOG.debug("Cannot read labels of image {}: {}", imageId, DockerErrors.describe(e));
+            return Map.of();
+        }
+    }
+
+    // ---------------------------------------------------------------- inspect and list
+
+    @Override
+    public Optional<Sandbox> inspect(SandboxId id) {
+        return findContainer(id).flatMap(container -> ContainerMapper.fromInspect(container, imageLabels(container.getImageId())));
+    }
+
+    @Override
+    public List<Sandbox> list() {
+        List<Container> containers;
+        try {
+            containers = docker.listContainersCmd().withShowAll(true).withLabelFilter(List.of(Labels.ID)).exec();
+        } catch (RuntimeException e) {
+            throw new RuntimeFailureException(DockerErrors.QUERY_FAILED,
+                "Failed to list sandboxes: " + DockerErrors.describe(e), e);
+        }
+        List<Sandbox> sandboxes = new ArrayList<>(containers.size());
+        for (Container container : containers) {
+            try {
+                ContainerMapper.fromSummary(container, imageLabels(container.getImageId())).ifPresent(sandboxes::add);
+            } catch (RuntimeException e) {
+                LOG.warn("Skipping container {} in list: {}", shortId(container.getId()), e.toString());
+            }
+        }
+        return sandboxes;
+    }
+
+    /**
+     * The container of a sandbox: by its name first (one call), else by its id label; a
+     * container that vanishes meanwhile is simply absent (W18).
+     */
+    private Optional<InspectContainerResponse> findContainer(SandboxId id) {
+        try {
+            try {
+                InspectContainerResponse byName = docker.inspectContainerCmd(containerName(id)).exec();
+                if (isSandbox(byName, id)) {
+                    return Optional.of(byName);
+                }
+            } catch (com.github.dockerjava.api.exception.NotFoundException absent) {
+                // fall back to the label
+            }
+            for (Container candidate : containersLabelled(Labels.ID, id)) {
+                if (candidate.getLabels() != null && candidate.getLabels().containsKey(Labels.EGRESS_SIDECAR_FOR)) {
+                    continue;
+                }
+                try {
+                    return Optional.of(docker.inspectContainerCmd(candidate.getId()).exec());
+                } catch (com.github.dockerjava.api.exception.NotFoundException removedMeanwhile) {
+                    // try the next one
+                }
+            }
+            return Optional.empty();
+        } catch (RuntimeException e) {
+            throw new RuntimeFailureException(DockerErrors.QUERY_FAILED,
+                "Failed to query sandbox " + id + ": " + DockerErrors.describe(e), e);
+        }
+    }
+
+    private static boolean isSandbox(InspectContainerResponse container, SandboxId id) {
+        Map<String, String> labels = container.getConfig() == null ? null : container.getConfig().getLabels();
+        return labels != null && id.toString().equals(labels.get(Labels.ID))
+            && !labels.containsKey(Labels.EGRESS_SIDECAR_FOR);
+    }
+
+    private List<Container> containersLabelled(String key, SandboxId id) {
+        return docker.listContainersCmd().withShowAll(true).withLabelFilter(Map.of(key, id.toString())).exec();
+    }
+
+    private InspectContainerResponse requireContainer(SandboxId id) {
+        return findContainer(id).orElseThrow(() -> sandboxNotFound(id));
+    }
+
+    // ---------------------------------------------------------------- remove, pause, resume
+
+    /** Force-removal kills (SIGKILL) and removes in one daemon call; sidecars go after the sandbox. */
+    @Override
+    public void remove(SandboxId id) {
+        List<Container> targets = new ArrayList<>();
+        try {
+            targets.addAll(containersLabelled(Labels.ID, id));
+            targets.addAll(containersLabelled(Labels.EGRESS_SIDECAR_FOR, id));
+        } catch (RuntimeException e) {
+            throw new RuntimeFailureException(DockerErrors.DELETE_FAILED,
+                "Failed to delete sandbox " + id + ": " + DockerErrors.describe(e), e);
+        }
+        for (Container container : targets) {
+            try {
+                docker.removeContainerCmd(container.getId()).withForce(true).withRemoveVolumes(true).exec();
+            } catch (com.github.dockerjava.api.exception.NotFoundException alreadyGone) {
+                // idempotent
+            } catch (com.github.dockerjava.api.exception.ConflictException e) {
+                if (!DockerErrors.describe(e).contains("already in progress")) {
+                    throw new RuntimeFailureException(DockerErrors.DELETE_FAILED,
+                        "Failed to delete sandbox " + id + ": " + DockerErrors.describe(e), e);
+                }
+            } catch (RuntimeException e) {
+                throw new RuntimeFailureException(DockerErrors.DELETE_FAILED,
+                    "Failed to delete sandbox " + id + ": " + DockerErrors.describe(e), e);
+            }
+        }
+        if (!targets.isEmpty()) {
+            LOG.info("Sandbox {} removed ({} container(s))", id, targets.size());
+        }
+    }
+
+    private void removeQuietly(SandboxId id) {
+        try {
+            remove(id);
+        } catch (RuntimeException e) {
+            LOG.warn("Cleanup of sandbox {} after a failed create failed: {}", id, e.getMessage());
+        }
+    }
+
+    private void removeContainerQuietly(SandboxId id, String containerId) {
+        try {
+            docker.removeContainerCmd(containerId).withForce(true).withRemoveVolumes(true).exec();
+        } catch (com.github.dockerjava.api.exception.NotFoundException alreadyGone) {
+            // fine
+        } catch (RuntimeException e) {
+            LOG.warn("Cleanup of container {} of sandbox {} after a failed start failed: {}", shortId(containerId), id,
+                DockerErrors.describe(e));
+        }
+    }
+
+    @Override
+    public void pause(SandboxId id) {
+        InspectContainerResponse container = requireContainer(id);
+        InspectContainerResponse.ContainerState state = container.getState();
+        // Docker reports Running=true for a paused container: check Paused too (W18: 409, not 500).
+        if (state == null || !Boolean.TRUE.equals(state.getRunning()) || Boolean.TRUE.equals(state.getPaused())) {
+            throw new ConflictException(DockerErrors.NOT_RUNNING, "Sandbox is not in a running state.");
+        }
+        try {
+            docker.pauseContainerCmd(container.getId()).exec();
+        } catch (com.github.dockerjava.api.exception.NotFoundException gone) {
+            throw sandboxNotFound(id);
+        } catch (com.github.dockerjava.api.exception.ConflictException raced) {
+            throw new ConflictException(DockerErrors.NOT_RUNNING, "Sandbox is not in a running state.", raced);
+        } catch (RuntimeException e) {
+            throw new RuntimeFailureException(DockerErrors.PAUSE_FAILED,
+                "Failed to pause sandbox " + id + ": " + DockerErrors.describe(e), e);
+        }
+        LOG.info("Sandbox {} paused", id);
+    }
+
+    @Override
+    public void resume(SandboxId id) {
+        InspectContainerResponse container = requireContainer(id);
+        InspectContainerResponse.ContainerState state = container.getState();
+        if (state == null || !Boolean.TRUE.equals(state.getPaused())) {
+            throw new ConflictException(DockerErrors.NOT_PAUSED, "Sandbox is not in a paused state.");
+        }
+        try {
+            docker.unpauseContainerCmd(container.getId()).exec();
+        } catch (com.github.dockerjava.api.exception.NotFoundException gone) {
+            throw sandboxNotFound(id);
+        } catch (com.github.dockerjava.api.exception.ConflictException raced) {
+            throw new ConflictException(DockerErrors.NOT_PAUSED, "Sandbox is not in a paused state.", raced);
+        } catch (RuntimeException e) {
+            throw new RuntimeFailureException(DockerErrors.RESUME_FAILED,
+                "Failed to resume sandbox " + id + ": " + DockerErrors.describe(e), e);
+        }
+        LOG.info("Sandbox {} resumed", id);
+    }
+
+    // ---------------------------------------------------------------- endpoints
+
+    @Override
+    public Endpoint resolveEndpoint(SandboxId id, int port, EndpointPurpose purpose) {
+        if (port < 1 || port > 65535) {
+            throw new InvalidRequestException(ErrorCodes.INVALID_PORT, "Port must be between 1 and 65535.");
+        }
+        InspectContainerResponse container = requireContainer(id);
+        Map<String, String> labels = container.getConfig() == null || container.getConfig().getLabels() == null
+            ? Map.of() : container.getConfig().getLabels();
+        String mode = createdNetworkMode(container, labels);
+        return Endpoints.resolve(mode, port, purpose, new Endpoints.Facts(labels, publishedPorts(container),
+            containerIp(container, mode)), this::publicHost, internalHostForPublishedPorts());
+    }
+
+    /** How the container was created (W10): our label, else its HostConfig, never today's config. */
+    private static String createdNetworkMode(InspectContainerResponse container, Map<String, String> labels) {
+        String label = blankToNull(labels.get(ContainerMapper.NETWORK_MODE_LABEL));
+        if (label != null) {
+            return label;
+        }
+        HostConfig host = container.getHostConfig();
+        String mode = host == null ? null : blankToNull(host.getNetworkMode());
+        return mode == null ? "default" : mode;
+    }
+
+    private static Map<Integer, Integer> publishedPorts(InspectContainerResponse container) {
+        Map<Integer, Integer> published = new LinkedHashMap<>();
+        NetworkSettings settings = container.getNetworkSettings();
+        if (settings == null || settings.getPorts() == null) {
+            return published;
+        }
+        settings.getPorts().getBindings().forEach((exposed, bindings) -> {
+            if (bindings == null) {
+                return;
+            }
+            for (Ports.Binding binding : bindings) {
+                String hostPort = binding.getHostPortSpec();
+                if (hostPort != null && hostPort.matches("\\d+")) {
+                    published.putIfAbsent(exposed.getPort(), Integer.parseInt(hostPort));
+                    return;
+                }
+            }
+        });
+        return published;
+    }
+
+    private static String containerIp(InspectContainerResponse container, String mode) {
+        NetworkSettings settings = container.getNetworkSettings();
+        if (settings == null) {
+            return null;
+        }
+        Map<String, ContainerNetwork> networks = settings.getNetworks() == null ? Map.of() : settings.getNetworks();
+        String networkName = mode.equalsIgnoreCase("default") ? "bridge" : mode;
+        ContainerNetwork own = networks.get(networkName);
+        if (own != null && blankToNull(own.getIpAddress()) != null) {
+            return own.getIpAddress();
+        }
+        if (blankToNull(settings.getIpAddress()) != null) {
+            return settings.getIpAddress();
+        }
+        return networks.values().stream().map(ContainerNetwork::getIpAddress).filter(ip -> blankToNull(ip) != null)
+            .findFirst().orElse(null);
+    }
+
+    private String publicHost() {
+        String host = publicHost;
+        if (host == null) {
+            host = PublicHost.resolve(config);
+            publicHost = host;
+        }
+        return host;
+    }
+
+    /** Where the server reaches ports published on the Docker host: a concrete server.host, else loopback. */
+    private String internalHostForPublishedPorts() {
+        String host = config.serverHost();
+        if (host != null && !host.isBlank() && !host.equals("0.0.0.0") && !host.equals("::")) {
+            return host;
+        }
+        return config.hostIp() != null ? config.hostIp() : "127.0.0.1";
+    }
+
+    // ---------------------------------------------------------------- logs
+
+    @Override
+    public String logs(SandboxId id, int tail, Instant since) {
+        InspectContainerResponse container = requireContainer(id);
+        LogContainerCmd command = docker.logContainerCmd(container.getId())
+            .withStdOut(true).withStdErr(true).withTimestamps(true);
+        if (tail > 0) {
+            command.withTail(tail);
+        } else {
+            command.withTailAll();
+        }
+        if (since != null) {
+            command.withSince((int) Math.max(0, since.getEpochSecond()));
+        }
+        ByteArrayOutputStream collected = new ByteArrayOutputStream();
+        ResultCallback.Adapter<Frame> callback = new ResultCallback.Adapter<>() {
+            @Override
+            public void onNext(Frame frame) {
+                synchronized (collected) {
+                    collected.writeBytes(frame.getPayload());
+                }
+            }
+        };
+        try {
+            if (!command.exec(callback).awaitCompletion(config.apiTimeout().toMillis(), TimeUnit.MILLISECONDS)) {
+                closeQuietly(callback);
+                throw new DeadlineExceededException(DockerErrors.LOGS_FAILED,
+                    "Logs of sandbox " + id + " did not arrive within " + config.apiTimeout().toSeconds() + " s.");
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            closeQuietly(callback);
+            throw new RuntimeFailureException(DockerErrors.LOGS_FAILED, "Interrupted reading logs of sandbox " + id + ".", e);
+        } catch (com.github.dockerjava.api.exception.NotFoundException gone) {
+            throw sandboxNotFound(id);
+        } catch (SandboxException e) {
+            throw e;
+        } catch (RuntimeException e) {
+            throw new RuntimeFailureException(DockerErrors.LOGS_FAILED,
+                "Failed to read logs of sandbox " + id + ": " + DockerErrors.describe(e), e);
+        }
+        synchronized (collected) {
+            return collected.toString(StandardCharsets.UTF_8);
+        }
+    }
+
+    // ---------------------------------------------------------------- exec
+
+    @Override
+    public ExecHandle exec(SandboxId id, ExecRequest request, ExecOutput output) {
+        InspectContainerResponse container = requireContainer(id);
+        InspectContainerResponse.ContainerState state = container.getState();
+        if (state == null || !Boolean.TRUE.equals(state.getRunning()) || Boolean.TRUE.equals(state.getPaused())) {
+            throw new ConflictException(DockerErrors.NOT_RUNNING, "Sandbox is not in a running state.");
+        }
+        try {
+            var create = docker.execCreateCmd(container.getId())
+                .withCmd(request.command().toArray(new String[0]))
+                .withAttachStdout(true)
+                .withAttachStderr(true)
+                .withAttachStdin(false)
+                .withTty(false);
+            if (!request.env().isEmpty()) {
+                create.withEnv(env(request.env()));
+            }
+            if (request.workingDir() != null) {
+                create.withWorkingDir(request.workingDir());
+            }
+            String execId = create.exec().getId();
+            DockerExec exec = new DockerExec(docker, execId, output);
+            docker.execStartCmd(execId).withDetach(false).withTty(false).exec(exec.callback());
+            return exec;
+        } catch (com.github.dockerjava.api.exception.NotFoundException gone) {
+            throw sandboxNotFound(id);
+        } catch (com.github.dockerjava.api.exception.ConflictException notRunning) {
+            throw new ConflictException(DockerErrors.NOT_RUNNING, "Sandbox is not in a running state.", notRunning);
+        } catch (RuntimeException e) {
+            throw new RuntimeFailureException(DockerErrors.EXEC_FAILED,
+                "Failed to run a command in sandbox " + id + ": " + DockerErrors.describe(e), e);
+        }
+    }
+
+    /** One exec: output frames go to the caller's {@link ExecOutput}; the exit code comes from ExecInspect. */
+    static final class DockerExec implements ExecHandle {
+        private final DockerClient docker;
+        private final String execId;
+        private final ResultCallback.Adapter<Frame> callback;
+        private volatile Integer exitCode;
+
+        DockerExec(DockerClient docker, String execId, ExecOutput output) {
+            this.docker = docker;
+            this.execId = execId;
+            this.callback = new ResultCallback.Adapter<>() {
+                @Override
+                public void onNext(Frame frame) {
+                    byte[] payload = frame.getPayload();
+                    if (payload == null || payload.length == 0) {
+                        return;
+                    }
+                    switch (frame.getStreamType()) {
+                        case STDERR -> output.stderr(payload, 0, payload.length);
+                        case STDOUT, RAW -> output.stdout(payload, 0, payload.length);
+                        default -> {
+                            // stdin echo is never attached
+                        }
+                    }
+                }
+            };
+        }
+
+        ResultCallback.Adapter<Frame> callback() {
+            return callback;
+        }
+
+        @Override
+        public int awaitExit(Duration timeout) {
+            long deadline = System.nanoTime() + timeout.toNanos();
+            try {
+                if (!callback.awaitCompletion(timeout.toMillis(), TimeUnit.MILLISECONDS)) {
+                    throw new DeadlineExceededException(DockerErrors.EXEC_TIMEOUT,
+                        "The command did not exit within " + timeout.toSeconds() + " s.");
+                }
+                // The stream ends when the process closes its output; the exit code follows shortly.
+                while (true) {
+                    OptionalInt code = exitCode();
+                    if (code.isPresent()) {
+                        return code.getAsInt();
+                    }
+                    if (System.nanoTime() - deadline >= 0) {
+                        throw new DeadlineExceededException(DockerErrors.EXEC_TIMEOUT,
+                            "The command did not exit within " + timeout.toSeconds() + " s.");
+                    }
+                    Thread.sleep(10);
+                }
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new RuntimeFailureException(DockerErrors.EXEC_FAILED, "Interrupted waiting for a command.", e);
+            } catch (SandboxException e) {
+                throw e;
+            } catch (RuntimeException e) {
+                throw new RuntimeFailureException(DockerErrors.EXEC_FAILED,
+                    "Failed to run a command: " + DockerErrors.describe(e), e);
+            }
+        }
+
+        @Override
+        public OptionalInt exitCode() {
+            Integer known = exitCode;
+            if (known != null) {
+                return OptionalInt.of(known);
+            }
+            var inspected = docker.inspectExecCmd(execId).exec();
+            if (Boolean.TRUE.equals(inspected.isRunning()) || inspected.getExitCodeLong() == null) {
+                return OptionalInt.empty();
+            }
+            exitCode = inspected.getExitCodeLong().intValue();
+            return OptionalInt.of(exitCode);
+        }
+    }
+
+    // ---------------------------------------------------------------- files
+
+    @Override
+    public void writeFile(SandboxId id, String path, InputStream content, long size, int mode) {
+        List<String> segments = pathSegments(path);
+        if (segments.isEmpty()) {
+            throw new InvalidRequestException(DockerErrors.INVALID_FILE_PATH, "Cannot write " + path + ": not a file path.");
+        }
+        InspectContainerResponse container = requireContainer(id);
+        String containerId = container.getId();
+        try {
+            // The archive API extracts only into an existing directory: find the deepest one, create the rest in the archive.
+            int existing = segments.size() - 1;
+            while (existing > 0 && !directoryExists(containerId, joinAbsolute(segments.subList(0, existing)))) {
+                existing--;
+            }
+            List<String> dirs = new ArrayList<>();
+            for (int i = existing + 1; i < segments.size(); i++) {
+                dirs.add(String.join("/", segments.subList(existing, i)));
+            }
+            String file = String.join("/", segments.subList(existing, segments.size()));
+            docker.copyArchiveToContainerCmd(containerId)
+                .withRemotePath(joinAbsolute(segments.subList(0, existing)))
+                .withTarInputStream(Tar.singleFile(dirs, file, content, size, mode & 07777, clock.instant()))
+                .exec();
+        } catch (com.github.dockerjava.api.exception.NotFoundException gone) {
+            throw sandboxNotFound(id);
+        } catch (com.github.dockerjava.api.exception.BadRequestException bad) {
+            throw new InvalidRequestException(DockerErrors.INVALID_FILE_PATH,
+                "Cannot write " + path + ": " + DockerErrors.describe(bad) + ".", bad);
+        } catch (SandboxException e) {
+            throw e;
+        } catch (RuntimeException e) {
+            throw new RuntimeFailureException(DockerErrors.FILE_TRANSFER_FAILED,
+                "Failed to write " + path + " in sandbox " + id + ": " + DockerErrors.describe(e), e);
+        }
+    }
+
+    /** Extracting an empty archive changes nothing and fails with 404 when the directory does not exist. */
+    private boolean directoryExists(String containerId, String directory) {
+        try {
+            docker.copyArchiveToContainerCmd(containerId).withRemotePath(directory).withTarInputStream(Tar.empty()).exec();
+            return true;
+        } catch (com.github.dockerjava.api.exception.NotFoundException missing) {
+            return false;
+        }
+    }
+
+    @Override
+    public InputStream readFile(SandboxId id, String path) {
+        pathSegments(path);
+        InspectContainerResponse container = requireContainer(id);
+        InputStream archive = openArchive(id, container.getId(), path);
+        try {
+            Tar.Entry entry = Tar.readEntry(archive);
+            if (!entry.regularFile()) {
+                archive.close();
+                throw new InvalidRequestException(DockerErrors.INVALID_FILE_PATH,
+                    "Cannot read " + path + ": not a regular file.");
+            }
+            return new Tar.ExactLength(archive, entry.size()) {
+                @Override
+                public void close() {
+                    closeQuietly(archive);
+                }
+            };
+        } catch (IOException e) {
+            closeQuietly(archive);
+            throw new RuntimeFailureException(DockerErrors.FILE_TRANSFER_FAILED,
+                "Failed to read " + path + " in sandbox " + id + ": " + e.getMessage(), e);
+        }
+    }
+
+    @Override
+    public Optional<FileInfo> statFile(SandboxId id, String path) {
+        pathSegments(path);
+        InspectContainerResponse container = requireContainer(id);
+        InputStream archive;
+        try {
+            archive = openArchive(id, container.getId(), path);
+        } catch (NotFoundException missing) {
+            if (DockerErrors.FILE_NOT_FOUND.equals(missing.code())) {
+                return Optional.empty();
+            }
+            throw missing;
+        }
+        try (archive) {
+            Tar.Entry entry = Tar.readEntry(archive);
+            return Optional.of(new FileInfo(path, entry.directory() ? 0 : entry.size(), entry.mode(), entry.directory(),
+                entry.modified()));
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    private InputStream openArchive(SandboxId id, String containerId, String path) {
+        try {
+            return docker.copyArchiveFromContainerCmd(containerId, path).exec();
+        } catch (com.github.dockerjava.api.exception.NotFoundException missing) {
+            throw new NotFoundException(DockerErrors.FILE_NOT_FOUND, "File " + path + " not found in sandbox " + id + ".");
+        } catch (RuntimeException e) {
+            throw new RuntimeFailureException(DockerErrors.FILE_TRANSFER_FAILED,
+                "Failed to read " + path + " in sandbox " + id + ": " + DockerErrors.describe(e), e);
+        }
+    }
+
+    /** The segments of an absolute path without {@code .} or {@code ..}; a bad path is a 400. */
+    static List<String> pathSegments(String path) {
+        if (path == null || !path.startsWith("/")) {
+            throw new InvalidRequestException(DockerErrors.INVALID_FILE_PATH, "File path must be absolute: " + path);
+        }
+        List<String> segments = new ArrayList<>();
+        for (String segment : path.split("/")) {
+            if (segment.isEmpty() || segment.equals(".")) {
+                continue;
+            }
+            if (segment.equals("..") || segment.indexOf('\0') >= 0) {
+                throw new InvalidRequestException(DockerErrors.INVALID_FILE_PATH,
+                    "File path must not contain '..': " + path);
+            }
+            segments.add(segment);
+        }
+        return segments;
+    }
+
+    private static String joinAbsolute(List<String> segments) {
+        return "/" + String.join("/", segments);
+    }
+
+    // ---------------------------------------------------------------- misc
+
+    @Override
+    public void close() {
+        closeQuietly(docker);
+    }
+
+    static String containerName(SandboxId id) {
+        return "sandbox-" + id;
+    }
+
+    private static InvalidRequestException invalid(String message) {
+        return new InvalidRequestException(ErrorCodes.INVALID_PARAMETER, message);
+    }
+
+    private static String blankToNull(String text) {
+        return text == null || text.isBlank() ? null : text;
+    }
+
+    private static String shortId(String containerId) {
+        return containerId == null ? "?" : containerId.substring(0, Math.min(12, containerId.length()));
+    }
+
+    private static void closeQuietly(AutoCloseable closeable) {
+        try {
+            closeable.close();
+        } catch (Exception e) {
+            LOG.debug("close failed: {}", e.toString());
+        }
+    }
+}
