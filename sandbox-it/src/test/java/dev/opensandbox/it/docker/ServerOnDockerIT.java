@@ -39,6 +39,8 @@ class ServerOnDockerIT {
     Path dir;
 
     private final List<String> createdIds = new ArrayList<>();
+    /** Carried as metadata by every sandbox this test creates, so checks never see other tests' containers. */
+    private final String run = java.util.UUID.randomUUID().toString();
     private DockerServerStack stack;
 
     @BeforeAll
@@ -64,7 +66,7 @@ class ServerOnDockerIT {
     private String createBody(int timeoutSeconds, String extra) {
         return "{\"image\":{\"uri\":\"" + IMAGE + "\"},\"entrypoint\":[\"sleep\",\"3600\"],"
             + "\"resourceLimits\":{\"cpu\":\"500m\",\"memory\":\"64Mi\"},\"timeout\":" + timeoutSeconds
-            + ",\"metadata\":{\"suite\":\"server-on-docker\"}" + extra + "}";
+            + ",\"metadata\":{\"suite\":\"server-on-docker\",\"run\":\"" + run + "\"}" + extra + "}";
     }
 
     private String create(String prefix, int timeoutSeconds) {
@@ -177,7 +179,6 @@ class ServerOnDockerIT {
     @Test
     void aFailedCreateLeavesNoContainerAndNoRecord() {
         stack = new DockerServerStack(dir.resolve("store.db"), BRIDGE, Duration.ofSeconds(5));
-        String before = docker("ps", "-aq", "--filter", "label=opensandbox.io/id").out();
 
         // A registry on loopback port 9 (discard; nothing listens): the engine's pull fails at once
         // without sending anything off this machine.
@@ -190,8 +191,22 @@ class ServerOnDockerIT {
         assertEquals(400, badLimits.status(), badLimits.body());
         assertEquals("SANDBOX::INVALID_PARAMETER", badLimits.json().get("code").asText());
 
-        assertEquals(before, docker("ps", "-aq", "--filter", "label=opensandbox.io/id").out());
-        assertTrue(stack.store.findAll().isEmpty(), "no store row");
+        assertEquals("", docker("ps", "-aq", "--filter", "label=run=" + run).out().trim(), "no container left");
+        assertTrue(stack.store.findAll().stream().noneMatch(r -> run.equals(r.metadata().get("run"))), "no store row");
+    }
+
+    @Test
+    void aCreateThatFailsWhenTheContainerStartsLeavesNoContainerAndNoRecord() {
+        // Publishing on an address this machine does not have makes the engine fail at start,
+        // after the container exists: the runtime must remove it again.
+        stack = new DockerServerStack(dir.resolve("store.db"),
+            Map.of("network_mode", "bridge", "port_bind_address", "192.0.2.199"), Duration.ofSeconds(5));
+        DockerServerStack.Reply reply = stack.call("POST", "/v1/sandboxes", createBody(600, ""));
+
+        assertEquals(500, reply.status(), reply.body());
+        assertEquals("DOCKER::SANDBOX_START_FAILED", reply.json().get("code").asText());
+        assertEquals("", docker("ps", "-aq", "--filter", "label=run=" + run).out().trim(), "no container left");
+        assertTrue(stack.store.findAll().stream().noneMatch(r -> run.equals(r.metadata().get("run"))), "no store row");
     }
 
     // ------------------------------------------------------------ helpers
