@@ -610,6 +610,8 @@ final class DockerSandboxRuntime implements SandboxRuntime {
         return published;
     }
 
+    // The top-level IPAddress is deprecated (gone in API 1.44) but is all some older engines fill in: keep it as a fallback.
+    @SuppressWarnings("deprecation")
     private static String containerIp(InspectContainerResponse container, String mode) {
         NetworkSettings settings = container.getNetworkSettings();
         if (settings == null) {
