@@ -50,6 +50,12 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 /** The Docker runtime against the real engine: what the kit does not cover. */
 class DockerRuntimeIT {
 
+    /**
+     * A registry on loopback port 9, where nothing listens: the engine's pull fails at once and
+     * nothing is sent off this machine (a plain name would make the engine ask Docker Hub).
+     */
+    private static final String MISSING_IMAGE_PREFIX = "127.0.0.1:9/opensandbox-test/does-not-exist:";
+
     private static DockerTestEngine engine;
     private static DockerSandboxRuntime bridge;
     private static DockerSandboxRuntime host;
@@ -72,12 +78,12 @@ class DockerRuntimeIT {
     @Test
     void failedPullOfAMissingImageLeavesNoContainer() {
         ProvisionRequest request = DockerTestEngine.request(engine.spec("sleep", "1")
-            .image("opensandbox-test/does-not-exist:" + UUID.randomUUID()).build());
+            .image(MISSING_IMAGE_PREFIX + UUID.randomUUID()).build());
 
         RuntimeFailureException e = assertThrows(RuntimeFailureException.class, () -> bridge.create(request));
 
         assertEquals("DOCKER::SANDBOX_IMAGE_PULL_FAILED", e.code());
-        assertTrue(e.getMessage().startsWith("Failed to pull image opensandbox-test/does-not-exist:"), e.getMessage());
+        assertTrue(e.getMessage().startsWith("Failed to pull image " + MISSING_IMAGE_PREFIX), e.getMessage());
         assertEquals(List.of(), engine.containersOf(request.id()));
     }
 
