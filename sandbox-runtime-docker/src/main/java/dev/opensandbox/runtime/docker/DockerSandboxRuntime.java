@@ -56,11 +56,13 @@ import java.time.Duration;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 import java.util.OptionalInt;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
@@ -500,6 +502,35 @@ final class DockerSandboxRuntime implements SandboxRuntime {
         }
         if (!targets.isEmpty()) {
             LOG.info("Sandbox {} removed ({} container(s))", id, targets.size());
+        }
+    }
+
+    /**
+     * Removes egress sidecars whose sandbox container is gone (for example after a crash between
+     * the two removals). Two list calls whatever the number of sandboxes; one failed removal is
+     * logged and the pass goes on.
+     */
+    @Override
+    public void reapOrphans() {
+        Set<String> managed = new HashSet<>();
+        for (Container container : docker.listContainersCmd().withShowAll(true).withLabelFilter(List.of(Labels.ID)).exec()) {
+            managed.add(container.getLabels().get(Labels.ID));
+        }
+        List<Container> sidecars = docker.listContainersCmd().withShowAll(true)
+            .withLabelFilter(List.of(Labels.EGRESS_SIDECAR_FOR)).exec();
+        for (Container sidecar : sidecars) {
+            String owner = sidecar.getLabels().get(Labels.EGRESS_SIDECAR_FOR);
+            if (managed.contains(owner)) {
+                continue;
+            }
+            try {
+                docker.removeContainerCmd(sidecar.getId()).withForce(true).withRemoveVolumes(true).exec();
+                LOG.info("Removed orphan egress sidecar {} of vanished sandbox {}", shortId(sidecar.getId()), owner);
+            } catch (com.github.dockerjava.api.exception.NotFoundException alreadyGone) {
+                // fine
+            } catch (RuntimeException e) {
+                LOG.warn("Could not remove orphan sidecar {}: {}", shortId(sidecar.getId()), DockerErrors.describe(e));
+            }
         }
     }
 

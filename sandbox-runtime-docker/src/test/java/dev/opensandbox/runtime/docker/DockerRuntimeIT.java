@@ -43,6 +43,7 @@ import java.util.concurrent.atomic.AtomicReference;
 
 import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -179,6 +180,36 @@ class DockerRuntimeIT {
 
         host.remove(id);
         assertEquals(Optional.empty(), host.inspect(id));
+    }
+
+    @Test
+    void reapOrphansRemovesSidecarsOfVanishedSandboxesOnly() {
+        SandboxId live = SandboxId.random();
+        String liveSandbox = startLabelled("sandbox-" + live, Map.of(Labels.ID, live.toString()));
+        String liveSidecar = startLabelled("sandbox-egress-" + live, Map.of(Labels.EGRESS_SIDECAR_FOR, live.toString()));
+        SandboxId vanished = SandboxId.random();
+        String orphan = startLabelled("sandbox-egress-" + vanished, Map.of(Labels.EGRESS_SIDECAR_FOR, vanished.toString()));
+
+        host.reapOrphans();
+
+        List<String> remaining = engine.raw.listContainersCmd().withShowAll(true)
+            .withLabelFilter(Map.of(DockerTestEngine.RUN_LABEL, engine.runId)).exec()
+            .stream().map(c -> c.getId()).toList();
+        assertTrue(remaining.contains(liveSandbox) && remaining.contains(liveSidecar), remaining.toString());
+        assertFalse(remaining.contains(orphan), "the orphan sidecar was removed");
+        host.remove(live);
+        assertTrue(engine.raw.listContainersCmd().withShowAll(true)
+            .withLabelFilter(Map.of(DockerTestEngine.RUN_LABEL, engine.runId)).exec().stream()
+            .noneMatch(c -> c.getId().equals(liveSidecar)), "remove takes the sandbox's sidecar with it");
+    }
+
+    private String startLabelled(String name, Map<String, String> labels) {
+        Map<String, String> all = new java.util.HashMap<>(labels);
+        all.put(DockerTestEngine.RUN_LABEL, engine.runId);
+        String containerId = engine.raw.createContainerCmd(DockerTestEngine.TEST_IMAGE).withName(name).withLabels(all)
+            .withCmd("sleep", "3600").exec().getId();
+        engine.raw.startContainerCmd(containerId).exec();
+        return containerId;
     }
 
     @Test
