@@ -56,9 +56,32 @@ public final class Main {
     }
 
     static int run(String[] args, Map<String, String> env, Path userHome, Clock clock) {
+        Launch launch = launch(args, env, userHome, clock);
+        if (launch.server() != null) {
+            Runtime.getRuntime().addShutdownHook(new Thread(launch.server()::close, "opensandbox-shutdown"));
+        }
+        return launch.exitCode();
+    }
+
+    /**
+     * The outcome of a start: an exit code, and the running server when there is one.
+     *
+     * @param exitCode 0 when the command succeeded (a server runs, or a command such as
+     *                 {@code init-config} finished), else the process exit code
+     * @param server   the running server, or null
+     */
+    public record Launch(int exitCode, Server server) {
+    }
+
+    /**
+     * Does what {@code main} does without exiting the JVM or registering a shutdown hook, so that
+     * tests and embedders can start the real server and stop it again.
+     */
+    public static Launch launch(String[] args, Map<String, String> env, Path userHome, Clock clock) {
         List<String> arguments = new ArrayList<>(Arrays.asList(args));
         if (!arguments.isEmpty() && arguments.get(0).equals("init-config")) {
-            return new InitConfigCommand(env, userHome, System.out, System.err).run(arguments.subList(1, arguments.size()));
+            InitConfigCommand initConfig = new InitConfigCommand(env, userHome, System.out, System.err);
+            return new Launch(initConfig.run(arguments.subList(1, arguments.size())), null);
         }
         Optional<String> configPath = Optional.empty();
         for (int i = 0; i < arguments.size(); i++) {
@@ -70,10 +93,10 @@ public final class Main {
             } else if (arg.equals("--help") || arg.equals("-h")) {
                 System.out.println("usage: opensandbox-server [--config PATH]\n"
                     + "       opensandbox-server init-config [PATH] [--example docker|k8s] [--force]");
-                return 0;
+                return new Launch(0, null);
             } else {
                 System.err.println("Unknown argument: " + arg + " (see --help)");
-                return 2;
+                return new Launch(2, null);
             }
         }
 
@@ -82,7 +105,7 @@ public final class Main {
             loaded = new ConfigLoader(env, userHome).load(configPath);
         } catch (ConfigException e) {
             System.err.println("Invalid configuration: " + e.getMessage());
-            return 1;
+            return new Launch(1, null);
         }
         ServerConfig config = loaded.config();
         Logging.configure(config.log());
@@ -94,22 +117,25 @@ public final class Main {
             new ApiKeyGuard(env, Terminal.system()).check(config).ifPresent(LOG::warn);
         } catch (StartupBlockedException e) {
             LOG.error("API key startup confirmation failed: {}", e.getMessage());
-            return 1;
+            return new Launch(1, null);
         }
 
         try {
-            Server server = Server.start(config, env, clock);
-            Runtime.getRuntime().addShutdownHook(new Thread(server::close, "opensandbox-shutdown"));
-            return 0;
+            return new Launch(0, Server.start(config, env, clock));
         } catch (SandboxException | IllegalStateException e) {
             LOG.error("Startup failed: {}", e.getMessage());
-            return 1;
+            return new Launch(1, null);
         }
     }
 
     /** The running parts, closed in reverse order of start. */
-    record Server(ApiServer api, SandboxService sandboxes, ExecutorService snapshotWorkers, SandboxRuntime runtime,
+    public record Server(ApiServer api, SandboxService sandboxes, ExecutorService snapshotWorkers, SandboxRuntime runtime,
                   SandboxStore store) implements AutoCloseable {
+
+        /** The port the HTTP API listens on. */
+        public int port() {
+            return api.port();
+        }
 
         static Server start(ServerConfig config, Map<String, String> env, Clock clock) {
             SandboxStore store = openStore(config);
