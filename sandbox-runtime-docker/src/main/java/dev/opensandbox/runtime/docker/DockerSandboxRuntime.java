@@ -85,6 +85,7 @@ final class DockerSandboxRuntime implements SandboxRuntime {
 
     private final DockerRuntimeConfig config;
     private final DockerClient docker;
+    private volatile Platform daemonPlatform;
     private final Clock clock;
     private final List<Capability> dropCapabilities;
     /** Image labels by image id; images are immutable by id, so entries never go stale. */
@@ -299,9 +300,14 @@ final class DockerSandboxRuntime implements SandboxRuntime {
             try {
                 InspectImageResponse present = docker.inspectImageCmd(image).exec();
                 rememberImageLabels(present);
-                if (platform == null || matchesPlatform(present, platform)) {
+                // Without a requested platform the image must suit the engine itself (as upstream).
+                Platform wanted = platform != null ? platform : daemonPlatform();
+                if (wanted == null || matchesPlatform(present, wanted)) {
                     return;
                 }
+                LOG.info("Image {} is {}/{}, not {}: pulling the matching variant", image, present.getOs(),
+                    present.getArch(), wanted);
+                platform = wanted;
             } catch (com.github.dockerjava.api.exception.NotFoundException absent) {
                 // pull below
             }
@@ -351,7 +357,24 @@ final class DockerSandboxRuntime implements SandboxRuntime {
         return docker.pullImageCmd(image).withTag("latest");
     }
 
-    private static boolean matchesPlatform(InspectImageResponse image, Platform platform) {
+    /** The engine's own os/arch, asked once; null when the engine does not say. */
+    private Platform daemonPlatform() {
+        Platform known = daemonPlatform;
+        if (known == null) {
+            try {
+                com.github.dockerjava.api.model.Info info = docker.infoCmd().exec();
+                if (info.getOsType() != null && info.getArchitecture() != null) {
+                    known = new Platform(info.getOsType().toLowerCase(Locale.ROOT), normalizeArch(info.getArchitecture()));
+                    daemonPlatform = known;
+                }
+            } catch (RuntimeException e) {
+                LOG.debug("Engine platform unknown: {}", DockerErrors.describe(e));
+            }
+        }
+        return known;
+    }
+
+    static boolean matchesPlatform(InspectImageResponse image, Platform platform) {
         String os = image.getOs();
         String arch = normalizeArch(image.getArch());
         return (os == null || os.equalsIgnoreCase(platform.os()))

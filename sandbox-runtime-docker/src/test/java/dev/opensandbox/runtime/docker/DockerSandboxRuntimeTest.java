@@ -161,4 +161,19 @@ class DockerSandboxRuntimeTest {
         assertThrows(InvalidRequestException.class, () -> DockerSandboxRuntime.pathSegments("tmp/a"));
         assertThrows(InvalidRequestException.class, () -> DockerSandboxRuntime.pathSegments("/tmp/../etc/passwd"));
     }
+
+    @Test
+    void imagePlatformMatchingNormalizesArchitectureAliases() {
+        var amd64Image = new com.github.dockerjava.api.command.InspectImageResponse().withOs("linux").withArch("x86_64");
+        var arm64Image = new com.github.dockerjava.api.command.InspectImageResponse().withOs("linux").withArch("aarch64");
+
+        org.junit.jupiter.api.Assertions.assertTrue(
+            DockerSandboxRuntime.matchesPlatform(amd64Image, new dev.opensandbox.core.Platform("linux", "amd64")));
+        org.junit.jupiter.api.Assertions.assertFalse(
+            DockerSandboxRuntime.matchesPlatform(amd64Image, new dev.opensandbox.core.Platform("linux", "arm64")));
+        org.junit.jupiter.api.Assertions.assertTrue(
+            DockerSandboxRuntime.matchesPlatform(arm64Image, new dev.opensandbox.core.Platform("linux", "arm64")));
+        org.junit.jupiter.api.Assertions.assertFalse(
+            DockerSandboxRuntime.matchesPlatform(amd64Image, new dev.opensandbox.core.Platform("windows", "amd64")));
+    }
 }
