@@ -127,7 +127,8 @@ final class ProxyBackends implements AutoCloseable {
         });
         http.createContext("/slow", exchange -> {
             drain(exchange);
-            sleep(6000);
+            String query = exchange.getRequestURI().getQuery();
+            sleep(query != null && query.startsWith("ms=") ? Long.parseLong(query.substring(3)) : 6000);
             exchange.sendResponseHeaders(204, -1);
             exchange.close();
         });

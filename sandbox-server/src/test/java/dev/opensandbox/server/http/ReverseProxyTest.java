@@ -152,6 +152,7 @@ class ReverseProxyTest {
             + "X-Request-ID: req-headers-1\r\n"
             + "\r\n");
         assertEquals(200, r.status, r.toString());
+        assertEquals(1, r.headers().getOrDefault("Date", List.of()).size(), "one Date header: " + r.headers());
         ProxyBackends.Seen seen = backends.seen.get();
         for (String gone : List.of("Authorization", "Cookie", "OPEN-SANDBOX-API-KEY", "Proxy-Authorization",
             "Keep-Alive", "TE", "X-Drop-Me")) {
@@ -344,6 +345,18 @@ class ReverseProxyTest {
         assertEquals(504, r.status(), r.toString());
         assertEquals("PROXY::BACKEND_TIMEOUT", r.json().get("code").asText());
         assertTrue(System.nanoTime() - start < 5_000_000_000L, "the 2 s response timeout was not applied");
+    }
+
+    @Test
+    void aQuietBackendOutlivesTheConnectionIdleTimeout() throws Exception {
+        // Jetty's idle timeout (timeout_keep_alive) is for idle keep-alive connections, not for proxied exchanges.
+        try (ApiTestServer quick = server(s -> new HttpSettings(null, List.of("*"), null, 0, Duration.ofSeconds(1), 128, 16)
+            .withProxy(false, Duration.ofSeconds(10), null))) {
+            String id = quick.createSandbox("/v1", null, null);
+            HttpResponse<String> r = client.send(HttpRequest.newBuilder(URI.create(quick.base() + "/v1/sandboxes/" + id
+                + "/proxy/" + HTTP + "/slow?ms=2500")).build(), HttpResponse.BodyHandlers.ofString());
+            assertEquals(204, r.statusCode(), r.body());
+        }
     }
 
     @Test
