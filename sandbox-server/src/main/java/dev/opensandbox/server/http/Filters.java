@@ -99,11 +99,6 @@ final class Filters {
         }
     }
 
-    /** Public by default: {@code /health}, {@code /openapi.json} and the proxy (unless configured otherwise). */
-    static boolean isPublic(String path) {
-        return PUBLIC_PATHS.contains(path) || isProxyPath(path);
-    }
-
     /** A reverse-proxy path with a numeric port and without {@code ..} anywhere. */
     static boolean isProxyPath(String path) {
         return PROXY_PATH.matcher(path).matches() && !path.contains("..");
