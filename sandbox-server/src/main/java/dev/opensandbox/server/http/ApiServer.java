@@ -62,6 +62,8 @@ public final class ApiServer implements AutoCloseable {
     private final ConcurrencyLimit concurrency;
     private final java.time.Clock clock;
     private final List<String> routes = new java.util.ArrayList<>();
+    private final ReverseProxy proxy;
+    private final WebSocketProxy webSocketProxy;
 
     public ApiServer(SandboxService sandboxes, SnapshotService snapshots, HttpSettings settings, java.time.Clock clock,
                      int platformThreads) {
@@ -75,6 +77,9 @@ public final class ApiServer implements AutoCloseable {
             .configure(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES, false);
         this.filters = new Filters(settings);
         this.concurrency = new ConcurrencyLimit(settings.limitConcurrency());
+        ProxyTargets proxyTargets = new ProxyTargets(sandboxes);
+        this.proxy = new ReverseProxy(proxyTargets, settings);
+        this.webSocketProxy = new WebSocketProxy(proxyTargets, proxy.client(), proxy.watchdog());
         this.app = Javalin.create(config -> {
             config.showJavalinBanner = false;
             config.useVirtualThreads = false;
@@ -88,6 +93,13 @@ public final class ApiServer implements AutoCloseable {
                         serverConnector.setAcceptQueueSize(settings.acceptQueueSize());
                     }
                 }
+            });
+            config.jetty.modifyWebSocketServletFactory(factory -> {
+                // Only the proxy serves WebSockets: relay whole messages of any reasonable size, and let
+                // quiet connections live as long as the proxy's idle limit (Jetty's default is 30 s).
+                factory.setMaxTextMessageSize(WebSocketProxy.MAX_MESSAGE_BYTES);
+                factory.setMaxBinaryMessageSize(WebSocketProxy.MAX_MESSAGE_BYTES);
+                factory.setIdleTimeout(settings.proxyIdleTimeout());
             });
             config.router.ignoreTrailingSlashes = true;
             config.jsonMapper(new JavalinJackson(mapper, false));
@@ -117,6 +129,7 @@ public final class ApiServer implements AutoCloseable {
     @Override
     public void close() {
         app.stop();
+        proxy.close();
         runner.close();
     }
 
@@ -143,6 +156,28 @@ public final class ApiServer implements AutoCloseable {
         app.before(filters::auth);
         app.after(concurrency::leave);
         app.after(filters::clearMdc);
+        // WebSocket upgrades skip the "before" filters: the same request-id and API-key rules, applied deliberately.
+        app.wsBeforeUpgrade(ctx -> {
+            filters.requestId(ctx);
+            guardUpgrade(ctx, filters::auth);
+        });
+        app.wsAfterUpgrade(filters::clearMdc);
+    }
+
+    /** Runs a check before a WebSocket upgrade; a rejection answers JSON and cancels the upgrade. */
+    private void guardUpgrade(Context ctx, Handler check) throws Exception {
+        try {
+            check.handle(ctx);
+        } catch (ErrorResponses.ApiRejection e) {
+            ctx.skipRemainingHandlers();
+            byte[] body = mapper.writeValueAsBytes(new Responses.ErrorBody(e.code, e.getMessage()));
+            ctx.res().setStatus(e.status);
+            ctx.res().setContentType("application/json");
+            ctx.res().setContentLength(body.length);
+            ctx.res().getOutputStream().write(body);
+            ctx.res().flushBuffer();
+            filters.clearMdc(ctx);
+        }
     }
 
     private void registerErrors() {
@@ -250,6 +285,18 @@ public final class ApiServer implements AutoCloseable {
         route(HandlerType.GET, "/sandboxes/{sandboxId}/diagnostics/events", ctx -> diagnostics.events(ctx, this));
         route(HandlerType.GET, "/sandboxes/{sandboxId}/diagnostics/inspect", ctx -> diagnostics.inspect(ctx, this));
         route(HandlerType.GET, "/sandboxes/{sandboxId}/diagnostics/summary", ctx -> diagnostics.summary(ctx, this));
+
+        // The reverse proxy: HTTP on every method of both shapes, WebSocket on the same paths.
+        for (String shape : List.of("/sandboxes/{sandboxId}/proxy/{port}", "/sandboxes/{sandboxId}/proxy/{port}/<path>")) {
+            for (HandlerType method : List.of(HandlerType.GET, HandlerType.POST, HandlerType.PUT, HandlerType.DELETE,
+                HandlerType.PATCH, HandlerType.HEAD, HandlerType.OPTIONS)) {
+                route(method, shape, proxy::handle);
+            }
+            for (String prefix : PREFIXES) {
+                app.wsBeforeUpgrade(prefix + shape, ctx -> guardUpgrade(ctx, webSocketProxy::beforeUpgrade));
+                app.ws(prefix + shape, webSocketProxy::configure);
+            }
+        }
 
         Handler poolsUnsupported = ctx -> {
             throw new UnsupportedCapabilityException("KUBERNETES::POOL_NOT_SUPPORTED",

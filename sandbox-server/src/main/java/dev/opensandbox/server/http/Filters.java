@@ -21,7 +21,7 @@ final class Filters {
 
     /** Inbound ids are echoed only when short and made of characters that cannot forge log lines. */
     private static final Pattern SAFE_REQUEST_ID = Pattern.compile("[A-Za-z0-9._:\\-]{1,128}");
-    /** The proxy route needs no API key (upstream compatibility); any ".." disqualifies. */
+    /** The proxy route needs no API key by default (upstream compatibility); any ".." disqualifies. */
     private static final Pattern PROXY_PATH = Pattern.compile("^(/v1)?/sandboxes/[^/]+/proxy/\\d+(/.*)?$");
     /** Exact paths, not prefixes: upstream's prefix match exempted "/healthzzz" too. */
     private static final Set<String> PUBLIC_PATHS = Set.of("/health", "/openapi.json");
@@ -79,8 +79,14 @@ final class Filters {
         return settings.corsAllowedOrigins().contains("*") || settings.corsAllowedOrigins().contains(origin);
     }
 
+    /**
+     * Requires the API key unless the path is public. Runs for HTTP requests ({@code before}) and for
+     * WebSocket upgrades ({@code wsBeforeUpgrade}, see {@link ApiServer}), so that both follow one rule.
+     */
     void auth(Context ctx) {
-        if (apiKeyDigest == null || isPublic(ctx.path())) {
+        String path = ctx.path();
+        boolean exempt = PUBLIC_PATHS.contains(path) || (!settings.proxyRequiresApiKey() && isProxyPath(path));
+        if (apiKeyDigest == null || exempt) {
             return;
         }
         String presented = ctx.header(API_KEY_HEADER);
@@ -93,8 +99,9 @@ final class Filters {
         }
     }
 
-    static boolean isPublic(String path) {
-        return PUBLIC_PATHS.contains(path) || (PROXY_PATH.matcher(path).matches() && !path.contains(".."));
+    /** A reverse-proxy path with a numeric port and without {@code ..} anywhere. */
+    static boolean isProxyPath(String path) {
+        return PROXY_PATH.matcher(path).matches() && !path.contains("..");
     }
 
     void clearMdc(Context ctx) {

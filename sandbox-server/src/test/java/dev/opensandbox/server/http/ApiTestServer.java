@@ -58,7 +58,7 @@ final class ApiTestServer implements AutoCloseable {
         this.sandboxes = new SandboxService(runtime, store, clock, ServicePolicy.defaults());
         this.snapshots = new SnapshotService(sandboxes, store, clock, Runnable::run);
         this.server = new ApiServer(sandboxes, snapshots,
-            new HttpSettings(builder.apiKey, builder.corsOrigins, builder.eip), clock, builder.threads);
+            builder.settings.apply(new HttpSettings(builder.apiKey, builder.corsOrigins, builder.eip)), clock, builder.threads);
         this.server.start("127.0.0.1", 0);
     }
 
@@ -76,6 +76,13 @@ final class ApiTestServer implements AutoCloseable {
         private List<String> corsOrigins = List.of("*");
         private int threads = 8;
         private Function<InMemorySandboxRuntime, SandboxRuntime> runtime = memory -> memory;
+        private java.util.function.UnaryOperator<HttpSettings> settings = s -> s;
+
+        /** Adjusts the HTTP settings (for example the proxy's) after the three client-facing ones. */
+        Builder settings(java.util.function.UnaryOperator<HttpSettings> adjust) {
+            this.settings = adjust;
+            return this;
+        }
 
         Builder apiKey(String apiKey) {
             this.apiKey = apiKey;
