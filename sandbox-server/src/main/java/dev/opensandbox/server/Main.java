@@ -154,7 +154,8 @@ public final class Main {
             HttpSettings http = new HttpSettings(config.server().apiKey().orElse(null),
                 config.server().corsAllowedOrigins(), config.server().eip().orElse(null),
                 config.server().limitConcurrency().orElse(0), config.server().keepAliveTimeout(),
-                config.server().backlog(), config.server().threadPoolSize());
+                config.server().backlog(), config.server().threadPoolSize())
+                .withProxy(config.server().proxyRequiresApiKey(), null, null);
             ApiServer api = new ApiServer(sandboxes, snapshots, http, clock, config.server().threadPoolSize())
                 .start(config.server().host(), config.server().port());
             return new Server(api, sandboxes, snapshotWorkers, runtime, store);

@@ -118,7 +118,8 @@ final class ConfigParser {
                 t.optString("eip"),
                 t.optLong("max_sandbox_timeout_seconds").map(Duration::ofSeconds),
                 t.optStringList("cors_allowed_origins").orElse(d.corsAllowedOrigins()),
-                t.seconds("sweep_interval_seconds", d.sweepInterval().toSeconds()));
+                t.seconds("sweep_interval_seconds", d.sweepInterval().toSeconds()),
+                t.bool("proxy_requires_api_key", d.proxyRequiresApiKey()));
     }
 
     private LogSection log(TableReader t) {

@@ -25,6 +25,8 @@ import java.util.OptionalInt;
  *     {@code ["*"]} reflects any origin with credentials, as upstream; {@code []} allows none
  * @param sweepInterval ours: how often expired sandboxes are looked for ({@code
  *     sweep_interval_seconds}, ≥ 1, default 10)
+ * @param proxyRequiresApiKey ours: whether the sandbox proxy requires the API key like every
+ *     other route ({@code proxy_requires_api_key}, default false, as upstream)
  */
 public record ServerSection(
         String host,
@@ -39,7 +41,8 @@ public record ServerSection(
         Optional<String> eip,
         Optional<Duration> maxSandboxTimeout,
         List<String> corsAllowedOrigins,
-        Duration sweepInterval) {
+        Duration sweepInterval,
+        boolean proxyRequiresApiKey) {
 
     static final List<String> LOOPS = List.of("auto", "uvloop", "asyncio");
     static final List<String> HTTPS = List.of("auto", "httptools", "h11");
@@ -78,7 +81,7 @@ public record ServerSection(
     static ServerSection defaults() {
         return new ServerSection("0.0.0.0", 8080, Duration.ofSeconds(30), OptionalInt.of(1024), 2048, 200,
                 "auto", "auto", Optional.empty(), Optional.empty(), Optional.empty(), List.of("*"),
-                Duration.ofSeconds(10));
+                Duration.ofSeconds(10), false);
     }
 
     /** True when a non-blank API key is configured, so requests must carry it. */
@@ -94,6 +97,6 @@ public record ServerSection(
     /** A copy with another API key; blank or empty means no key. */
     public ServerSection withApiKey(Optional<String> key) {
         return new ServerSection(host, port, keepAliveTimeout, limitConcurrency, backlog, threadPoolSize, loop, http,
-                key, eip, maxSandboxTimeout, corsAllowedOrigins, sweepInterval);
+                key, eip, maxSandboxTimeout, corsAllowedOrigins, sweepInterval, proxyRequiresApiKey);
     }
 }

@@ -112,6 +112,14 @@ class ConfigLoaderTest {
     }
 
     @Test
+    void theProxyCanBeMadeToRequireTheApiKey() throws IOException {
+        ServerConfig c = load("[server]\nproxy_requires_api_key = true\n" + DOCKER).config();
+
+        assertTrue(c.server().proxyRequiresApiKey());
+        assertTrue(c.server().withApiKey(Optional.of("k")).proxyRequiresApiKey(), "kept by the env override");
+    }
+
+    @Test
     void minimalFileGetsEveryUpstreamDefault() throws IOException {
         ServerConfig c = load(DOCKER).config();
 
@@ -130,6 +138,7 @@ class ConfigLoaderTest {
         assertEquals(Optional.empty(), s.maxSandboxTimeout());
         assertEquals(List.of("*"), s.corsAllowedOrigins());
         assertEquals(Duration.ofSeconds(10), s.sweepInterval());
+        assertEquals(false, s.proxyRequiresApiKey());
 
         LogSection log = c.log();
         assertEquals("INFO", log.level());
