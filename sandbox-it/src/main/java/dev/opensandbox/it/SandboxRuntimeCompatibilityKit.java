@@ -14,6 +14,7 @@ import dev.opensandbox.core.spi.ExecHandle;
 import dev.opensandbox.core.spi.ExecOutput;
 import dev.opensandbox.core.spi.ExecRequest;
 import dev.opensandbox.core.spi.ProvisionRequest;
+import dev.opensandbox.core.spi.ResourceUsage;
 import dev.opensandbox.core.spi.SandboxRuntime;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Assumptions;
@@ -367,6 +368,25 @@ public abstract class SandboxRuntimeCompatibilityKit {
             () -> assertEquals(OptionalInt.of(7), result.handleExitCode(), "exit code from the handle"),
             () -> assertEquals("out\n", result.stdout(), "stdout"),
             () -> assertEquals("err\n", result.stderr(), "stderr"));
+    }
+
+    @Test
+    @DisplayName("stats of a running sandbox are within bounds, and of an unknown sandbox not found")
+    void statsOfRunningSandboxAreWithinBoundsAndOfUnknownSandboxNotFound() {
+        assumeCapability(runtime().capabilities().exec(), "exec");
+        Sandbox sandbox = create(longRunningEntrypoint());
+
+        ResourceUsage usage = runtime().stats(sandbox.id());
+
+        assertAll(
+            () -> assertTrue(usage.cpuCount() > 0, "cpuCount > 0: " + usage),
+            () -> assertTrue(usage.cpuUsedPercent() >= 0 && usage.cpuUsedPercent() <= 100,
+                "cpuUsedPercent within 0..100: " + usage),
+            () -> assertTrue(usage.memoryLimitBytes() > 0, "memoryLimitBytes > 0: " + usage),
+            () -> assertTrue(usage.memoryUsedBytes() <= usage.memoryLimitBytes(),
+                "memoryUsedBytes within the limit: " + usage),
+            () -> assertThrows(NotFoundException.class, () -> runtime().stats(SandboxId.random()),
+                "stats of an unknown sandbox"));
     }
 
     @Test

@@ -17,6 +17,7 @@ import dev.opensandbox.server.config.LoadedConfig;
 import dev.opensandbox.server.config.ServerConfig;
 import dev.opensandbox.server.config.StartupBlockedException;
 import dev.opensandbox.server.config.Terminal;
+import dev.opensandbox.server.execd.BuiltInExecd;
 import dev.opensandbox.server.http.ApiServer;
 import dev.opensandbox.server.http.HttpSettings;
 import dev.opensandbox.server.store.JdbcSandboxStore;
@@ -156,7 +157,15 @@ public final class Main {
                 config.server().limitConcurrency().orElse(0), config.server().keepAliveTimeout(),
                 config.server().backlog(), config.server().threadPoolSize())
                 .withProxy(config.server().proxyRequiresApiKey(), null, null);
-            ApiServer api = new ApiServer(sandboxes, snapshots, http, clock, config.server().threadPoolSize())
+            boolean builtInExecd = config.runtime().execdImage().isEmpty() && runtime.capabilities().exec();
+            if (builtInExecd) {
+                LOG.info("execd: built-in (no [runtime] execd_image): the server answers port {} of every sandbox itself",
+                    BuiltInExecd.PORT);
+            } else if (config.runtime().execdImage().isPresent()) {
+                LOG.warn("execd: [runtime] execd_image is set, so port {} is proxied to the sandbox; injecting that "
+                    + "daemon is not implemented yet: images must run an execd themselves", BuiltInExecd.PORT);
+            }
+            ApiServer api = new ApiServer(sandboxes, snapshots, http, clock, config.server().threadPoolSize(), builtInExecd)
                 .start(config.server().host(), config.server().port());
             return new Server(api, sandboxes, snapshotWorkers, runtime, store);
         }

@@ -16,6 +16,7 @@ import dev.opensandbox.core.spi.ExecOutput;
 import dev.opensandbox.core.spi.ExecRequest;
 import dev.opensandbox.core.spi.FileInfo;
 import dev.opensandbox.core.spi.ProvisionRequest;
+import dev.opensandbox.core.spi.ResourceUsage;
 import dev.opensandbox.core.spi.RuntimeCapabilities;
 import dev.opensandbox.core.spi.SandboxRuntime;
 import org.slf4j.Logger;
@@ -62,8 +63,13 @@ import java.util.function.Function;
  *   <li><b>Endpoints</b> resolve to {@code in-memory.invalid:<port>}: nothing listens there (the
  *       {@code .invalid} domain never resolves), so servers must reach the sandbox through exec
  *       and files instead of a network.</li>
- *   <li>Volumes, network policies and resource limits are accepted and ignored. Expiry is the
- *       core's job: the runtime only reports the expiry it was given.</li>
+ *   <li><b>Exec user</b> ({@link ExecRequest#user()}) is accepted and ignored: there are no
+ *       users to switch to.</li>
+ *   <li><b>Stats</b> report the CPU and memory limits the sandbox was given (else one CPU and
+ *       512 MiB), no CPU use and a small fixed memory use.</li>
+ *   <li>Volumes, network policies and resource limits are accepted; limits show only in
+ *       {@link #stats}, nothing enforces them. Expiry is the core's job: the runtime only reports
+ *       the expiry it was given.</li>
  * </ul>
  *
  * <p>Thread-safe. All time comes from the injected {@link Clock}; transitions, including pause
@@ -245,6 +251,17 @@ public final class InMemorySandboxRuntime implements SandboxRuntime {
             }
         }
         return new CompletedExec(result.exitCode());
+    }
+
+    /**
+     * Reports the CPUs and memory the sandbox's limits grant (one CPU and 512 MiB without
+     * limits), 0 % CPU in use and a small fixed amount of memory: nothing runs that could use any.
+     *
+     * @throws ConflictException {@code DOCKER::SANDBOX_NOT_RUNNING} unless the sandbox is running
+     */
+    @Override
+    public ResourceUsage stats(SandboxId id) {
+        return locked(id, MemorySandbox::stats);
     }
 
     /** Writes a file; {@code size} is only a hint, the content is read to its end. */

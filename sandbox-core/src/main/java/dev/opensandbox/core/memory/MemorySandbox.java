@@ -1,11 +1,13 @@
 package dev.opensandbox.core.memory;
 
 import dev.opensandbox.core.ConflictException;
+import dev.opensandbox.core.ResourceLimits;
 import dev.opensandbox.core.Sandbox;
 import dev.opensandbox.core.SandboxState;
 import dev.opensandbox.core.SandboxStatus;
 import dev.opensandbox.core.spi.ExecRequest;
 import dev.opensandbox.core.spi.ProvisionRequest;
+import dev.opensandbox.core.spi.ResourceUsage;
 
 import java.io.ByteArrayOutputStream;
 import java.nio.charset.StandardCharsets;
@@ -38,10 +40,16 @@ final class MemorySandbox {
     private record LogLine(Instant at, String text) {
     }
 
+    /** The memory limit reported for a sandbox created without one. */
+    static final long DEFAULT_MEMORY_LIMIT_BYTES = 512L * 1024 * 1024;
+    /** What a sandbox "uses": fixed, because nothing runs that could use more or less. */
+    static final long MEMORY_USED_BYTES = 8L * 1024 * 1024;
+
     private final Sandbox config;
     private final String imageRef;
     private final MemoryFileSystem fs;
     private final Map<String, String> env;
+    private final ResourceLimits limits;
     private final List<LogLine> logs = new ArrayList<>();
     private SandboxState state = SandboxState.RUNNING;
     private int exitCode;
@@ -56,6 +64,7 @@ final class MemorySandbox {
         this.imageRef = request.image().uri();
         this.fs = fs;
         this.env = new LinkedHashMap<>(env);
+        this.limits = request.limits();
         this.lastTransitionAt = now;
     }
 
@@ -126,6 +135,22 @@ final class MemorySandbox {
         MiniShell.Outcome outcome = new MiniShell(fs, execEnv, cwd, MiniShell.Mode.EXEC, clock)
             .run(request.command(), bytes -> output.add(new Chunk(false, bytes)), bytes -> output.add(new Chunk(true, bytes)));
         return new ExecResult(output, outcome.exitCode());
+    }
+
+    /**
+     * The usage of a running sandbox: the CPUs and memory its limits grant (one CPU and
+     * {@link #DEFAULT_MEMORY_LIMIT_BYTES} without limits), no CPU in use and a small fixed
+     * amount of memory.
+     */
+    ResourceUsage stats() {
+        if (state != SandboxState.RUNNING) {
+            throw new ConflictException(NOT_RUNNING, state == SandboxState.PAUSED
+                ? "Sandbox is paused: its resource usage is measured only while it runs."
+                : "Sandbox is not in a running state: its resource usage is measured only while it runs.");
+        }
+        double cpuCount = limits.cpuMillis().isPresent() ? limits.cpuMillis().getAsLong() / 1000.0 : 1;
+        long memoryLimit = limits.memoryBytes().orElse(DEFAULT_MEMORY_LIMIT_BYTES);
+        return new ResourceUsage(cpuCount, 0, memoryLimit, Math.min(MEMORY_USED_BYTES, memoryLimit));
     }
 
     MemoryFileSystem fileSystem() {

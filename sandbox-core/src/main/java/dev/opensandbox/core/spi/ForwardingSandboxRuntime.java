@@ -104,6 +104,11 @@ public abstract class ForwardingSandboxRuntime implements SandboxRuntime {
     }
 
     @Override
+    public ResourceUsage stats(SandboxId id) {
+        return delegate.stats(id);
+    }
+
+    @Override
     public String commitSnapshot(SandboxId id, String snapshotId) {
         return delegate.commitSnapshot(id, snapshotId);
     }

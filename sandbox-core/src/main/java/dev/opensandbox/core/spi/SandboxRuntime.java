@@ -155,6 +155,18 @@ public interface SandboxRuntime extends AutoCloseable {
     }
 
     /**
+     * Measures what a running sandbox uses now. Requires {@link RuntimeCapabilities#exec()} (the
+     * built-in execd serves it as {@code /metrics}); may take up to about a second when the
+     * runtime samples CPU use over an interval.
+     *
+     * @throws NotFoundException when the sandbox does not exist
+     * @throws dev.opensandbox.core.ConflictException when it is not running
+     */
+    default ResourceUsage stats(SandboxId id) {
+        throw unsupported("stats");
+    }
+
+    /**
      * Captures the filesystem of a sandbox as a restorable image. Requires
      * {@link RuntimeCapabilities#snapshots()}. Blocks until the image exists.
      *

@@ -52,7 +52,7 @@ final class DockerServerStack implements AutoCloseable {
         this.sandboxes = new SandboxService(runtime, store, clock, ServicePolicy.defaults());
         SnapshotService snapshots = new SnapshotService(sandboxes, store, clock, snapshotWorkers);
         sandboxes.start(sweepInterval);
-        this.api = new ApiServer(sandboxes, snapshots, new HttpSettings(API_KEY, List.of("*"), null), clock, 32)
+        this.api = new ApiServer(sandboxes, snapshots, new HttpSettings(API_KEY, List.of("*"), null), clock, 32, true)
             .start("127.0.0.1", 0);
     }
 

@@ -235,6 +235,16 @@ class ServerOnDockerIT {
         }
     }
 
+    /** Force-removes every container labelled {@code run=<run>} (sandboxes carry their metadata as labels). */
+    static void removeContainersOfRun(String run) {
+        String left = docker("ps", "-aq", "--filter", "label=run=" + run).out().trim();
+        if (!left.isEmpty()) {
+            List<String> rm = new ArrayList<>(List.of("rm", "-f"));
+            rm.addAll(List.of(left.split("\\s+")));
+            docker(rm.toArray(String[]::new));
+        }
+    }
+
     static boolean waitUntil(Duration limit, BooleanSupplier condition) {
         long deadline = System.nanoTime() + limit.toNanos();
         while (System.nanoTime() < deadline) {

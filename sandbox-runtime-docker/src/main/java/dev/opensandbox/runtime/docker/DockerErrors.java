@@ -25,6 +25,7 @@ final class DockerErrors {
     static final String INVALID_FILE_PATH = "DOCKER::INVALID_FILE_PATH";
     static final String FILE_TRANSFER_FAILED = "DOCKER::FILE_TRANSFER_FAILED";
     static final String LOGS_FAILED = "DOCKER::SANDBOX_LOGS_FAILED";
+    static final String STATS_FAILED = "DOCKER::SANDBOX_STATS_FAILED";
 
     private DockerErrors() {
     }

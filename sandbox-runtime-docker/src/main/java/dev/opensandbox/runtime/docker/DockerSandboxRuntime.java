@@ -18,6 +18,7 @@ import com.github.dockerjava.api.model.Frame;
 import com.github.dockerjava.api.model.HostConfig;
 import com.github.dockerjava.api.model.NetworkSettings;
 import com.github.dockerjava.api.model.Ports;
+import com.github.dockerjava.api.model.Statistics;
 import dev.opensandbox.core.ConflictException;
 import dev.opensandbox.core.DeadlineExceededException;
 import dev.opensandbox.core.Endpoint;
@@ -41,6 +42,7 @@ import dev.opensandbox.core.spi.ExecOutput;
 import dev.opensandbox.core.spi.ExecRequest;
 import dev.opensandbox.core.spi.FileInfo;
 import dev.opensandbox.core.spi.ProvisionRequest;
+import dev.opensandbox.core.spi.ResourceUsage;
 import dev.opensandbox.core.spi.RuntimeCapabilities;
 import dev.opensandbox.core.spi.SandboxRuntime;
 import org.slf4j.Logger;
@@ -64,8 +66,11 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.OptionalInt;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 
 /**
  * {@link SandboxRuntime} on a Docker Engine through docker-java. One container per sandbox,
@@ -495,6 +500,11 @@ final class DockerSandboxRuntime implements SandboxRuntime {
         return findContainer(id).orElseThrow(() -> sandboxNotFound(id));
     }
 
+    /** Docker reports Running=true for a paused container: only both flags tell a running one. */
+    private static boolean runningAndNotPaused(InspectContainerResponse.ContainerState state) {
+        return state != null && Boolean.TRUE.equals(state.getRunning()) && !Boolean.TRUE.equals(state.getPaused());
+    }
+
     // ---------------------------------------------------------------- remove, pause, resume
 
     /** Force-removal kills (SIGKILL) and removes in one daemon call; sidecars go after the sandbox. */
@@ -580,8 +590,8 @@ final class DockerSandboxRuntime implements SandboxRuntime {
     public void pause(SandboxId id) {
         InspectContainerResponse container = requireContainer(id);
         InspectContainerResponse.ContainerState state = container.getState();
-        // Docker reports Running=true for a paused container: check Paused too (W18: 409, not 500).
-        if (state == null || !Boolean.TRUE.equals(state.getRunning()) || Boolean.TRUE.equals(state.getPaused())) {
+        // W18: a paused sandbox is a 409, not a 500.
+        if (!runningAndNotPaused(state)) {
             throw new ConflictException(DockerErrors.NOT_RUNNING, "Sandbox is not in a running state.");
         }
         try {
@@ -749,13 +759,94 @@ final class DockerSandboxRuntime implements SandboxRuntime {
         }
     }
 
+    // ---------------------------------------------------------------- stats
+
+    /**
+     * One sample of the engine's statistics. Without streaming, the engine waits for a second
+     * reading (about a second) so that the sample carries the previous one to compute CPU use.
+     */
+    @Override
+    public ResourceUsage stats(SandboxId id) {
+        InspectContainerResponse container = requireContainer(id);
+        InspectContainerResponse.ContainerState state = container.getState();
+        if (!runningAndNotPaused(state)) {
+            throw notRunningForStats(state != null && Boolean.TRUE.equals(state.getPaused()));
+        }
+        CompletableFuture<Statistics> first = new CompletableFuture<>();
+        ResultCallback.Adapter<Statistics> callback = new ResultCallback.Adapter<>() {
+            @Override
+            public void onNext(Statistics statistics) {
+                first.complete(statistics);
+            }
+
+            @Override
+            public void onError(Throwable error) {
+                first.completeExceptionally(error);
+                super.onError(error);
+            }
+
+            @Override
+            public void onComplete() {
+                first.complete(null);
+                super.onComplete();
+            }
+        };
+        Statistics statistics;
+        try {
+            docker.statsCmd(container.getId()).withNoStream(true).exec(callback);
+            statistics = first.get(config.apiTimeout().toMillis(), TimeUnit.MILLISECONDS);
+        } catch (TimeoutException e) {
+            throw new DeadlineExceededException(DockerErrors.STATS_FAILED,
+                "Resource usage of sandbox " + id + " did not arrive within " + config.apiTimeout().toSeconds() + " s.");
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new RuntimeFailureException(DockerErrors.STATS_FAILED,
+                "Interrupted reading resource usage of sandbox " + id + ".", e);
+        } catch (ExecutionException e) {
+            throw statsFailed(id, e.getCause() instanceof RuntimeException failure ? failure
+                : new RuntimeException(e.getCause()));
+        } catch (RuntimeException e) {
+            throw statsFailed(id, e);
+        } finally {
+            closeQuietly(callback);
+        }
+        ContainerStats.Sample sample = statistics == null ? null : ContainerStats.sample(statistics);
+        if (sample == null || !sample.measured()) {
+            // Stopped between the inspect and the sample: the engine answers with an empty one.
+            throw notRunningForStats(false);
+        }
+        HostConfig host = container.getHostConfig();
+        return ContainerStats.usage(sample, host == null ? null : host.getNanoCPUs(), host == null ? null : host.getMemory());
+    }
+
+    private static ConflictException notRunningForStats(boolean paused) {
+        return new ConflictException(DockerErrors.NOT_RUNNING, paused
+            ? "Sandbox is paused: its resource usage is measured only while it runs."
+            : "Sandbox is not in a running state: its resource usage is measured only while it runs.");
+    }
+
+    private SandboxException statsFailed(SandboxId id, RuntimeException cause) {
+        if (cause instanceof SandboxException known) {
+            return known;
+        }
+        if (cause instanceof com.github.dockerjava.api.exception.NotFoundException) {
+            return sandboxNotFound(id);
+        }
+        if (cause instanceof com.github.dockerjava.api.exception.ConflictException) {
+            return new ConflictException(DockerErrors.NOT_RUNNING,
+                "Sandbox is not in a running state: its resource usage is measured only while it runs.", cause);
+        }
+        return new RuntimeFailureException(DockerErrors.STATS_FAILED,
+            "Failed to read resource usage of sandbox " + id + ": " + DockerErrors.describe(cause), cause);
+    }
+
     // ---------------------------------------------------------------- exec
 
     @Override
     public ExecHandle exec(SandboxId id, ExecRequest request, ExecOutput output) {
         InspectContainerResponse container = requireContainer(id);
         InspectContainerResponse.ContainerState state = container.getState();
-        if (state == null || !Boolean.TRUE.equals(state.getRunning()) || Boolean.TRUE.equals(state.getPaused())) {
+        if (!runningAndNotPaused(state)) {
             throw new ConflictException(DockerErrors.NOT_RUNNING, "Sandbox is not in a running state.");
         }
         try {
@@ -770,6 +861,9 @@ final class DockerSandboxRuntime implements SandboxRuntime {
             }
             if (request.workingDir() != null) {
                 create.withWorkingDir(request.workingDir());
+            }
+            if (request.user() != null) {
+                create.withUser(request.user());
             }
             String execId = create.exec().getId();
             DockerExec exec = new DockerExec(docker, execId, output);

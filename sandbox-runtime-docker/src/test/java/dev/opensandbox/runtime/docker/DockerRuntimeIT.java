@@ -6,6 +6,7 @@ import com.github.dockerjava.api.model.ExposedPort;
 import dev.opensandbox.core.ConflictException;
 import dev.opensandbox.core.InvalidRequestException;
 import dev.opensandbox.core.Labels;
+import dev.opensandbox.core.NotFoundException;
 import dev.opensandbox.core.ResourceLimits;
 import dev.opensandbox.core.RuntimeFailureException;
 import dev.opensandbox.core.Sandbox;
@@ -16,6 +17,7 @@ import dev.opensandbox.core.spi.ExecOutput;
 import dev.opensandbox.core.spi.ExecRequest;
 import dev.opensandbox.core.spi.FileInfo;
 import dev.opensandbox.core.spi.ProvisionRequest;
+import dev.opensandbox.core.spi.ResourceUsage;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -260,6 +262,57 @@ class DockerRuntimeIT {
     }
 
     @Test
+    void statsOfARunningSandboxAreOneSaneSample() {
+        Sandbox sandbox = host.create(DockerTestEngine.request(engine.spec("sleep", "3600").build()));
+        long hostCpus = engine.raw.infoCmd().exec().getNCPU();
+
+        ResourceUsage usage = host.stats(sandbox.id());
+
+        assertEquals(hostCpus, usage.cpuCount(), 1e-9, "without a CPU limit: the host's online CPUs");
+        assertTrue(usage.memoryLimitBytes() > 0, usage.toString());
+        assertTrue(usage.cpuUsedPercent() >= 0 && usage.cpuUsedPercent() <= 100, usage.toString());
+        assertTrue(usage.memoryUsedBytes() > 0, usage.toString());
+        assertTrue(usage.memoryUsedBytes() <= usage.memoryLimitBytes(), usage.toString());
+    }
+
+    @Test
+    void statsReportTheSandboxesOwnLimits() {
+        ResourceLimits limits = new ResourceLimits(Map.of("memory", "64Mi", "cpu", "500m"),
+            OptionalLong.of(64L * 1024 * 1024), OptionalLong.of(500), OptionalInt.empty());
+        Sandbox sandbox = host.create(DockerTestEngine.request(engine.spec("sleep", "3600").build(), limits));
+
+        ResourceUsage usage = host.stats(sandbox.id());
+
+        assertEquals(0.5, usage.cpuCount(), 1e-9);
+        assertEquals(64L * 1024 * 1024, usage.memoryLimitBytes());
+        assertTrue(usage.cpuUsedPercent() >= 0 && usage.cpuUsedPercent() <= 100, usage.toString());
+    }
+
+    @Test
+    void statsOfAPausedSandboxAreAConflictAndOfAnUnknownOneNotFound() {
+        Sandbox sandbox = host.create(DockerTestEngine.request(engine.spec("sleep", "3600").build()));
+        host.pause(sandbox.id());
+
+        ConflictException paused = assertThrows(ConflictException.class, () -> host.stats(sandbox.id()));
+        NotFoundException unknown = assertThrows(NotFoundException.class, () -> host.stats(SandboxId.random()));
+
+        assertEquals("DOCKER::SANDBOX_NOT_RUNNING", paused.code());
+        assertTrue(paused.getMessage().contains("paused"), paused.getMessage());
+        assertEquals("DOCKER::SANDBOX_NOT_FOUND", unknown.code());
+    }
+
+    @Test
+    void execRunsAsTheRequestedUser() {
+        Sandbox sandbox = host.create(DockerTestEngine.request(engine.spec("sleep", "3600").build()));
+
+        String ids = execStdout(sandbox.id(), new ExecRequest(List.of("sh", "-c", "id -u; id -g"), Map.of(), null,
+            "1234:1234"));
+
+        assertEquals("1234\n1234\n", ids);
+        assertEquals("0\n", execStdout(sandbox.id(), "id", "-u"), "without a user: the image's default");
+    }
+
+    @Test
     void writingIntoNewDirectoriesLeavesExistingOnesAlone() throws Exception {
         Sandbox sandbox = host.create(DockerTestEngine.request(engine.spec("sleep", "3600").build()));
         byte[] content = "#!/bin/sh\necho ran\n".getBytes(StandardCharsets.UTF_8);
@@ -279,8 +332,12 @@ class DockerRuntimeIT {
     }
 
     private static String execStdout(SandboxId id, String... command) {
+        return execStdout(id, ExecRequest.of(command));
+    }
+
+    private static String execStdout(SandboxId id, ExecRequest request) {
         ByteArrayOutputStream out = new ByteArrayOutputStream();
-        int code = host.exec(id, ExecRequest.of(command), new ExecOutput() {
+        int code = host.exec(id, request, new ExecOutput() {
             @Override
             public void stdout(byte[] data, int offset, int length) {
                 out.write(data, offset, length);

@@ -18,6 +18,7 @@ import dev.opensandbox.core.service.SnapshotService;
 import dev.opensandbox.core.spi.EndpointPurpose;
 import dev.opensandbox.core.store.SnapshotQuery;
 import dev.opensandbox.core.store.SnapshotState;
+import dev.opensandbox.server.execd.BuiltInExecd;
 import io.javalin.Javalin;
 import io.javalin.http.Context;
 import io.javalin.http.Handler;
@@ -65,8 +66,21 @@ public final class ApiServer implements AutoCloseable {
     private final ReverseProxy proxy;
     private final WebSocketProxy webSocketProxy;
 
+    private final BuiltInExecd execd;
+    private final java.util.concurrent.ExecutorService execdWorkers;
+
+    /** A server whose sandboxes run their own execd on port 44772 (injected mode), or need none. */
     public ApiServer(SandboxService sandboxes, SnapshotService snapshots, HttpSettings settings, java.time.Clock clock,
                      int platformThreads) {
+        this(sandboxes, snapshots, settings, clock, platformThreads, false);
+    }
+
+    /**
+     * @param builtInExecd whether the server answers the execd API of port 44772 itself (the
+     *                     default when {@code [runtime] execd_image} is not set)
+     */
+    public ApiServer(SandboxService sandboxes, SnapshotService snapshots, HttpSettings settings, java.time.Clock clock,
+                     int platformThreads, boolean builtInExecd) {
         this.clock = clock;
         this.sandboxes = sandboxes;
         this.snapshots = snapshots;
@@ -78,7 +92,9 @@ public final class ApiServer implements AutoCloseable {
         this.filters = new Filters(settings);
         this.concurrency = new ConcurrencyLimit(settings.limitConcurrency());
         ProxyTargets proxyTargets = new ProxyTargets(sandboxes);
-        this.proxy = new ReverseProxy(proxyTargets, settings);
+        this.execdWorkers = builtInExecd ? ReverseProxy.newExecutor("opensandbox-execd-") : null;
+        this.execd = builtInExecd ? new BuiltInExecd(sandboxes, clock, execdWorkers) : null;
+        this.proxy = new ReverseProxy(proxyTargets, settings, execd);
         this.webSocketProxy = new WebSocketProxy(proxyTargets, proxy.client(), proxy.watchdog());
         this.app = Javalin.create(config -> {
             config.showJavalinBanner = false;
@@ -130,6 +146,10 @@ public final class ApiServer implements AutoCloseable {
     public void close() {
         app.stop();
         proxy.close();
+        if (execd != null) {
+            execd.close();
+            execdWorkers.shutdownNow();
+        }
         runner.close();
     }
 
@@ -328,6 +348,17 @@ public final class ApiServer implements AutoCloseable {
                     + sandboxes.runtime().type() + "'.");
         }
         String base = proxyBase(ctx);
+        if (execd != null && port == BuiltInExecd.PORT) {
+            // Built-in mode: the server itself answers execd, under its proxy route (no /v1: clients
+            // require an endpoint with a path to end in /44772).
+            async(ctx, () -> {
+                sandboxes.get(id);
+                Endpoint endpoint = new Endpoint(base + "/sandboxes/" + id + "/proxy/" + port, Map.of());
+                return sandboxes.accessToken(id)
+                    .map(token -> endpoint.withHeader(SandboxService.SECURE_ACCESS_HEADER, token)).orElse(endpoint);
+            }, (c, endpoint) -> c.json(Responses.EndpointBody.of(endpoint)));
+            return;
+        }
         async(ctx, () -> {
             Endpoint endpoint = sandboxes.endpoint(id, port, EndpointPurpose.EXTERNAL);
             return viaProxy ? new Endpoint(base + "/sandboxes/" + id + "/proxy/" + port, endpoint.headers()) : endpoint;

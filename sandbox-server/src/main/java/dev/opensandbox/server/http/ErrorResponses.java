@@ -2,6 +2,7 @@ package dev.opensandbox.server.http;
 
 import dev.opensandbox.core.ErrorCodes;
 import dev.opensandbox.core.SandboxException;
+import dev.opensandbox.server.ErrorStatus;
 import io.javalin.http.Context;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -23,16 +24,7 @@ final class ErrorResponses {
     }
 
     static int status(SandboxException.Kind kind) {
-        return switch (kind) {
-            case INVALID_REQUEST -> 400;
-            case MALFORMED_REQUEST -> 422;
-            case NOT_FOUND -> 404;
-            case CONFLICT -> 409;
-            case UNSUPPORTED -> 501;
-            case UNAVAILABLE -> 503;
-            case DEADLINE_EXCEEDED -> 504;
-            case RUNTIME_FAILURE -> 500;
-        };
+        return ErrorStatus.of(kind);
     }
 
     /** Writes the response for any throwable that escaped a handler. */

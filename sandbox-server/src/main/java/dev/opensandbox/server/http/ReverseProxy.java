@@ -1,6 +1,7 @@
 package dev.opensandbox.server.http;
 
 import dev.opensandbox.core.Endpoint;
+import dev.opensandbox.server.execd.BuiltInExecd;
 import io.javalin.http.Context;
 import jakarta.servlet.ServletOutputStream;
 import jakarta.servlet.http.HttpServletRequest;
@@ -69,9 +70,12 @@ final class ReverseProxy implements AutoCloseable {
     private final ExecutorService exchanges;
     private final ScheduledExecutorService watchdog;
 
-    ReverseProxy(ProxyTargets targets, HttpSettings settings) {
+    private final BuiltInExecd execd;
+
+    ReverseProxy(ProxyTargets targets, HttpSettings settings, BuiltInExecd execd) {
         this.targets = targets;
         this.settings = settings;
+        this.execd = execd;
         this.exchanges = newExecutor("opensandbox-proxy-");
         this.client = HttpClient.newBuilder()
             .version(HttpClient.Version.HTTP_1_1) // plain http to sandboxes; never an h2c upgrade attempt
@@ -114,12 +118,17 @@ final class ReverseProxy implements AutoCloseable {
 
         CompletableFuture<Void> done = new CompletableFuture<>();
         ctx.future(() -> done);
+        boolean builtIn = execd != null && target.port() == BuiltInExecd.PORT;
         exchanges.execute(() -> {
             if (requestId != null) {
                 MDC.put(Filters.MDC_REQUEST_ID, requestId);
             }
             try {
-                exchange(ctx, target, token, inbound, forwarded);
+                if (builtIn) {
+                    answerBuiltIn(ctx, target, token);
+                } else {
+                    exchange(ctx, target, token, inbound, forwarded);
+                }
             } catch (Throwable error) {
                 LOG.error("proxy exchange failed unexpectedly", error);
             } finally {
@@ -128,6 +137,16 @@ final class ReverseProxy implements AutoCloseable {
             }
         });
         MDC.remove(Filters.MDC_REQUEST_ID);
+    }
+
+    /** Port 44772 of a sandbox without an injected daemon: the server answers the execd API itself. */
+    private void answerBuiltIn(Context ctx, ProxyTargets.Target target, String token) {
+        try {
+            targets.checkAccess(target.id(), token);
+            execd.handle(ctx, target.id(), target.path());
+        } catch (RuntimeException e) {
+            ErrorResponses.write(ctx, e);
+        }
     }
 
     private void exchange(Context ctx, ProxyTargets.Target target, String token, Map<String, List<String>> inbound,

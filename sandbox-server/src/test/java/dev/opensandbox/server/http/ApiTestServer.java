@@ -58,7 +58,8 @@ final class ApiTestServer implements AutoCloseable {
         this.sandboxes = new SandboxService(runtime, store, clock, ServicePolicy.defaults());
         this.snapshots = new SnapshotService(sandboxes, store, clock, Runnable::run);
         this.server = new ApiServer(sandboxes, snapshots,
-            builder.settings.apply(new HttpSettings(builder.apiKey, builder.corsOrigins, builder.eip)), clock, builder.threads);
+            builder.settings.apply(new HttpSettings(builder.apiKey, builder.corsOrigins, builder.eip)), clock, builder.threads,
+            builder.builtInExecd);
         this.server.start("127.0.0.1", 0);
     }
 
@@ -75,6 +76,7 @@ final class ApiTestServer implements AutoCloseable {
         private String eip;
         private List<String> corsOrigins = List.of("*");
         private int threads = 8;
+        private boolean builtInExecd;
         private Function<InMemorySandboxRuntime, SandboxRuntime> runtime = memory -> memory;
         private java.util.function.UnaryOperator<HttpSettings> settings = s -> s;
 
@@ -96,6 +98,12 @@ final class ApiTestServer implements AutoCloseable {
 
         Builder corsOrigins(List<String> origins) {
             this.corsOrigins = origins;
+            return this;
+        }
+
+        /** The server answers the execd API of port 44772 itself, as Main does without [runtime] execd_image. */
+        Builder builtInExecd() {
+            this.builtInExecd = true;
             return this;
         }
 

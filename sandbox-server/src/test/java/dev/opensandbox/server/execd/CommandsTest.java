@@ -1,0 +1,397 @@
+package dev.opensandbox.server.execd;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.opensandbox.core.Endpoint;
+import dev.opensandbox.core.NotFoundException;
+import dev.opensandbox.core.RuntimeFailureException;
+import dev.opensandbox.core.Sandbox;
+import dev.opensandbox.core.SandboxId;
+import dev.opensandbox.core.spi.EndpointPurpose;
+import dev.opensandbox.core.spi.ExecHandle;
+import dev.opensandbox.core.spi.ExecOutput;
+import dev.opensandbox.core.spi.ExecRequest;
+import dev.opensandbox.core.spi.ProvisionRequest;
+import dev.opensandbox.core.spi.RuntimeCapabilities;
+import dev.opensandbox.core.spi.SandboxRuntime;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+import java.io.ByteArrayOutputStream;
+import java.nio.charset.StandardCharsets;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.ZoneOffset;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.OptionalInt;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * The command engine against a scripted fake runtime: the event format the SDKs parse, the pid
+ * line taken off stdout, background output kept for polling, and interrupts that signal the
+ * process group the wrapper reported.
+ */
+class CommandsTest {
+
+    private static final ObjectMapper JSON = new ObjectMapper();
+    private static final SandboxId SANDBOX = SandboxId.random();
+
+    private final ScriptedRuntime runtime = new ScriptedRuntime();
+    private final ScheduledExecutorService timers = Executors.newSingleThreadScheduledExecutor();
+    private final ExecutorService workers = Executors.newCachedThreadPool();
+    private final Clock clock = Clock.fixed(Instant.parse("2026-12-07T10:00:00Z"), ZoneOffset.UTC);
+    private final Commands commands = new Commands(runtime, clock, JSON, timers, workers);
+
+    @AfterEach
+    void stop() {
+        timers.shutdownNow();
+        workers.shutdownNow();
+    }
+
+    private static Commands.RunCommand foreground(String command) {
+        return new Commands.RunCommand(command, null, false, 0, null, null, Map.of());
+    }
+
+    private List<JsonNode> run(Commands.RunCommand request) throws Exception {
+        ByteArrayOutputStream body = new ByteArrayOutputStream();
+        commands.run(SANDBOX, request, () -> body);
+        List<JsonNode> events = new ArrayList<>();
+        String text = body.toString(StandardCharsets.UTF_8);
+        assertTrue(text.endsWith("\n\n"), "every event ends with a blank line: " + text);
+        for (String line : text.split("\n")) {
+            if (!line.isBlank()) {
+                events.add(JSON.readTree(line));
+            }
+        }
+        return events;
+    }
+
+    private static List<String> types(List<JsonNode> events) {
+        return events.stream().map(e -> e.get("type").asText()).toList();
+    }
+
+    @Test
+    void aSuccessfulCommandStreamsInitOutputAndCompletion() throws Exception {
+        runtime.script("echo hi", new Step("stdout", "hi\n"), new Step("stderr", "warn\n"), new Step("exit", "0"));
+
+        List<JsonNode> events = run(foreground("echo hi"));
+
+        assertEquals(List.of("init", "stdout", "stderr", "execution_complete"), types(events));
+        String id = events.get(0).get("text").asText();
+        assertEquals(32, id.length(), "init carries the command id");
+        assertEquals("hi\n", events.get(1).get("text").asText(), "the wrapper's pid line never reaches the client");
+        assertEquals("warn\n", events.get(2).get("text").asText());
+        assertTrue(events.get(3).has("execution_time"));
+        assertEquals(clock.millis(), events.get(3).get("timestamp").asLong());
+
+        ExecRequest exec = runtime.requests.get(0);
+        assertEquals(List.of("sh", "-c", Commands.WRAPPER, "opensandbox-execd", "echo hi", ""), exec.command());
+        Map<String, Object> status = commands.status(SANDBOX, id);
+        assertEquals(false, status.get("running"));
+        assertEquals(0, status.get("exit_code"));
+        assertEquals("echo hi", status.get("content"));
+        assertEquals("hi\nwarn\n", new String(commands.logs(SANDBOX, id, 0).data(), StandardCharsets.UTF_8));
+    }
+
+    @Test
+    void aFailingCommandEndsWithAnErrorEventCarryingTheExitCode() throws Exception {
+        runtime.script("exit 3", new Step("exit", "3"));
+
+        List<JsonNode> events = run(foreground("exit 3"));
+
+        assertEquals(List.of("init", "error"), types(events));
+        JsonNode error = events.get(1).get("error");
+        assertEquals("CommandExecError", error.get("ename").asText());
+        assertEquals("3", error.get("evalue").asText());
+        assertEquals("exit status 3", error.get("traceback").get(0).asText());
+        Map<String, Object> status = commands.status(SANDBOX, events.get(0).get("text").asText());
+        assertEquals(3, status.get("exit_code"));
+        assertEquals("exit status 3", status.get("error"));
+    }
+
+    @Test
+    void optionsReachTheExecAsWrapperArgumentsEnvironmentAndUser() throws Exception {
+        runtime.script("pwd", new Step("exit", "0"));
+
+        run(new Commands.RunCommand("pwd", "/work dir", false, 0, 1000, 1001, Map.of("FOO", "bar")));
+
+        ExecRequest exec = runtime.requests.get(0);
+        assertEquals("/work dir", exec.command().get(5));
+        assertEquals(Map.of("FOO", "bar"), exec.env());
+        assertEquals("1000:1001", exec.user());
+    }
+
+    @Test
+    void requestsAreValidatedBeforeAnythingRuns() {
+        assertThrows(ExecdException.class, () -> foreground(" "));
+        assertThrows(ExecdException.class, () -> new Commands.RunCommand("x", null, false, -1, null, null, null));
+        assertThrows(ExecdException.class, () -> new Commands.RunCommand("x", null, false, 0, null, 5, null),
+            "gid needs uid");
+        assertTrue(runtime.requests.isEmpty());
+    }
+
+    @Test
+    void aSandboxThatCannotExecIsAnErrorBeforeTheStreamOpens() {
+        runtime.failExec = new NotFoundException("DOCKER::SANDBOX_NOT_FOUND", "gone");
+        boolean[] opened = {false};
+        assertThrows(NotFoundException.class, () -> commands.run(SANDBOX, foreground("true"), () -> {
+            opened[0] = true;
+            return new ByteArrayOutputStream();
+        }));
+        assertFalse(opened[0], "no stream was started");
+    }
+
+    @Test
+    void aBackgroundCommandAnswersAtOnceAndKeepsItsOutputForPolling() throws Exception {
+        CompletableFuture<Void> release = new CompletableFuture<>();
+        runtime.script("bg", new Step("stdout", "bg\n"), new Step("wait", release), new Step("stdout", "done\n"),
+            new Step("exit", "0"));
+
+        List<JsonNode> events = run(new Commands.RunCommand("bg", null, true, 0, null, null, null));
+
+        assertEquals(List.of("init", "execution_complete"), types(events), "no output events for background runs");
+        String id = events.get(0).get("text").asText();
+        assertEquals(true, commands.status(SANDBOX, id).get("running"));
+        assertNull(commands.status(SANDBOX, id).get("exit_code"));
+        release.complete(null);
+        runtime.awaitExit(id);
+        awaitFinished(id);
+        OutputLog.Slice all = commands.logs(SANDBOX, id, 0);
+        assertEquals("bg\ndone\n", new String(all.data(), StandardCharsets.UTF_8));
+        assertEquals(8, all.end());
+        assertEquals("done\n", new String(commands.logs(SANDBOX, id, 3).data(), StandardCharsets.UTF_8));
+        assertEquals(0, commands.status(SANDBOX, id).get("exit_code"));
+    }
+
+    @Test
+    void anInterruptSignalsTheWholeProcessGroupTheWrapperReported() throws Exception {
+        runtime.script("sleep", new Step("wait", new CompletableFuture<Void>()));
+        List<JsonNode> events = run(new Commands.RunCommand("sleep", null, true, 0, null, null, null));
+        String id = events.get(0).get("text").asText();
+
+        commands.interrupt(SANDBOX, id);
+
+        ExecRequest signal = runtime.awaitSignal();
+        assertEquals(List.of("sh", "-c", Commands.SIGNAL_GROUP, "opensandbox-execd", Integer.toString(ScriptedRuntime.PID),
+            "TERM"), signal.command());
+        awaitFinished(id);
+        Map<String, Object> status = commands.status(SANDBOX, id);
+        assertEquals(143, status.get("exit_code"));
+        assertEquals("interrupted (exit status 143)", status.get("error"));
+        commands.interrupt(SANDBOX, id); // finished: nothing more is sent
+        assertEquals(1, runtime.signals.size());
+    }
+
+    @Test
+    void aTimeoutInterruptsAForegroundCommand() throws Exception {
+        runtime.script("sleep", new Step("wait", new CompletableFuture<Void>()));
+
+        List<JsonNode> events = run(new Commands.RunCommand("sleep", null, false, 50, null, null, null));
+
+        assertEquals("error", events.get(events.size() - 1).get("type").asText());
+        assertEquals("143", events.get(events.size() - 1).get("error").get("evalue").asText());
+        assertEquals("command timed out after 50 ms (exit status 143)",
+            events.get(events.size() - 1).get("error").get("traceback").get(0).asText());
+        assertEquals("command timed out after 50 ms (exit status 143)",
+            commands.status(SANDBOX, events.get(0).get("text").asText()).get("error"));
+    }
+
+    @Test
+    void commandsOfOneSandboxAreInvisibleFromAnother() throws Exception {
+        runtime.script("true", new Step("exit", "0"));
+        String id = run(foreground("true")).get(0).get("text").asText();
+        ExecdException error = assertThrows(ExecdException.class, () -> commands.status(SandboxId.random(), id));
+        assertEquals(404, error.status);
+        assertThrows(ExecdException.class, () -> commands.interrupt(SANDBOX, "no-such-id"));
+    }
+
+    @Test
+    void aLostExecIsReportedAsAnError() throws Exception {
+        runtime.script("x", new Step("lose", "engine went away"));
+        List<JsonNode> events = run(foreground("x"));
+        assertEquals("error", events.get(events.size() - 1).get("type").asText());
+        assertEquals("-1", events.get(events.size() - 1).get("error").get("evalue").asText());
+    }
+
+    private void awaitFinished(String id) throws InterruptedException {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        while (Boolean.TRUE.equals(commands.status(SANDBOX, id).get("running")) && System.nanoTime() < deadline) {
+            Thread.sleep(5);
+        }
+        assertEquals(false, commands.status(SANDBOX, id).get("running"));
+    }
+
+    // ---------------------------------------------------------------- the fake runtime
+
+    record Step(String kind, Object value) {
+    }
+
+    /** Plays a script per command text: output chunks, waits, then an exit; a signal ends the running one with 143. */
+    static final class ScriptedRuntime implements SandboxRuntime {
+        static final int PID = 4242;
+        final List<ExecRequest> requests = new CopyOnWriteArrayList<>();
+        final List<ExecRequest> signals = new CopyOnWriteArrayList<>();
+        private final Map<String, List<Step>> scripts = new java.util.concurrent.ConcurrentHashMap<>();
+        private final List<FakeExec> running = new CopyOnWriteArrayList<>();
+        RuntimeException failExec;
+
+        void script(String command, Step... steps) {
+            scripts.put(command, List.of(steps));
+        }
+
+        ExecRequest awaitSignal() throws InterruptedException {
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+            while (signals.isEmpty() && System.nanoTime() < deadline) {
+                Thread.sleep(5);
+            }
+            assertFalse(signals.isEmpty(), "a signal was sent");
+            return signals.get(0);
+        }
+
+        void awaitExit(String ignored) throws InterruptedException {
+            for (FakeExec exec : running) {
+                exec.done.join();
+            }
+        }
+
+        @Override
+        public ExecHandle exec(SandboxId id, ExecRequest request, ExecOutput output) {
+            if (failExec != null) {
+                throw failExec;
+            }
+            if (request.command().get(2).equals(Commands.SIGNAL_GROUP)) {
+                signals.add(request);
+                running.forEach(exec -> exec.kill());
+                return FakeExec.finished(0);
+            }
+            requests.add(request);
+            FakeExec exec = new FakeExec(scripts.get(request.command().get(4)), output);
+            running.add(exec);
+            new Thread(exec::play).start();
+            return exec;
+        }
+
+        @Override
+        public String type() {
+            return "scripted";
+        }
+
+        @Override
+        public RuntimeCapabilities capabilities() {
+            return new RuntimeCapabilities("FAKE", false, true, false, false, false, false);
+        }
+
+        @Override
+        public Sandbox create(ProvisionRequest request) {
+            throw new UnsupportedOperationException();
+        }
+
+        @Override
+        public Optional<Sandbox> inspect(SandboxId id) {
+            return Optional.empty();
+        }
+
+        @Override
+        public List<Sandbox> list() {
+            return List.of();
+        }
+
+        @Override
+        public void remove(SandboxId id) {
+        }
+
+        @Override
+        public Endpoint resolveEndpoint(SandboxId id, int port, EndpointPurpose purpose) {
+            throw new UnsupportedOperationException();
+        }
+    }
+
+    static final class FakeExec implements ExecHandle {
+        final CompletableFuture<Integer> done = new CompletableFuture<>();
+        private final List<Step> steps;
+        private final ExecOutput output;
+        private final CompletableFuture<Void> killed = new CompletableFuture<>();
+
+        FakeExec(List<Step> steps, ExecOutput output) {
+            this.steps = steps;
+            this.output = output;
+        }
+
+        static FakeExec finished(int code) {
+            FakeExec exec = new FakeExec(List.of(), null);
+            exec.done.complete(code);
+            return exec;
+        }
+
+        void kill() {
+            killed.complete(null);
+        }
+
+        void play() {
+            byte[] pid = (ScriptedRuntime.PID + "\n").getBytes(StandardCharsets.UTF_8);
+            output.stdout(pid, 0, 3); // the pid line split across chunks on purpose
+            output.stdout(pid, 3, pid.length - 3);
+            for (Step step : steps) {
+                switch (step.kind()) {
+                    case "stdout" -> emit(true, (String) step.value());
+                    case "stderr" -> emit(false, (String) step.value());
+                    case "wait" -> {
+                        CompletableFuture<?> release = (CompletableFuture<?>) step.value();
+                        CompletableFuture.anyOf(release, killed).join();
+                        if (killed.isDone()) {
+                            done.complete(143);
+                            return;
+                        }
+                    }
+                    case "exit" -> {
+                        done.complete(Integer.parseInt((String) step.value()));
+                        return;
+                    }
+                    case "lose" -> {
+                        done.completeExceptionally(new RuntimeFailureException("FAKE::EXEC_FAILED", (String) step.value()));
+                        return;
+                    }
+                    default -> throw new IllegalStateException(step.kind());
+                }
+            }
+        }
+
+        private void emit(boolean stdout, String text) {
+            byte[] bytes = text.getBytes(StandardCharsets.UTF_8);
+            if (stdout) {
+                output.stdout(bytes, 0, bytes.length);
+            } else {
+                output.stderr(bytes, 0, bytes.length);
+            }
+        }
+
+        @Override
+        public int awaitExit(Duration timeout) {
+            try {
+                return done.join();
+            } catch (java.util.concurrent.CompletionException e) {
+                throw (RuntimeException) e.getCause();
+            }
+        }
+
+        @Override
+        public OptionalInt exitCode() {
+            return done.isDone() && !done.isCompletedExceptionally() ? OptionalInt.of(done.join()) : OptionalInt.empty();
+        }
+    }
+}
