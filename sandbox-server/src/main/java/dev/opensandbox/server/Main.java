@@ -142,7 +142,7 @@ public final class Main {
             SandboxStore store = openStore(config);
             SandboxRuntime runtime = openRuntime(config, env, clock);
             ServicePolicy policy = new ServicePolicy(config.server().maxSandboxTimeout().orElse(null),
-                config.storage().allowedHostPaths());
+                config.storage().allowedHostPaths(), config.server().requireSecureAccess());
             SandboxService sandboxes = new SandboxService(runtime, store, clock, policy);
             ExecutorService snapshotWorkers = Executors.newFixedThreadPool(2, runnable -> {
                 Thread thread = new Thread(runnable, "opensandbox-snapshot");

@@ -70,12 +70,14 @@ public final class SandboxService implements AutoCloseable {
     private final SandboxLocks locks = new SandboxLocks();
     private final ExpiryScheduler expiry;
     private final SecureRandom random = new SecureRandom();
+    private final ServicePolicy policy;
 
     public SandboxService(SandboxRuntime runtime, SandboxStore store, Clock clock, ServicePolicy policy) {
         this.runtime = Objects.requireNonNull(runtime, "runtime");
         this.store = Objects.requireNonNull(store, "store");
         this.clock = Objects.requireNonNull(clock, "clock");
-        this.validator = new CreateSandboxValidator(Objects.requireNonNull(policy, "policy"), runtime.capabilities());
+        this.policy = Objects.requireNonNull(policy, "policy");
+        this.validator = new CreateSandboxValidator(policy, runtime.capabilities());
         this.expiry = new ExpiryScheduler(clock, this::expireIfDue, this::reconcile);
     }
 
@@ -111,7 +113,7 @@ public final class SandboxService implements AutoCloseable {
         SandboxId id = SandboxId.random();
         Instant createdAt = now();
         Instant expiresAt = spec.timeout() == null ? null : createdAt.plus(spec.timeout());
-        String accessToken = spec.secureAccess() ? newToken() : null;
+        String accessToken = spec.secureAccess() || policy.requireSecureAccess() ? newToken() : null;
         SandboxRecord creating = SandboxRecord.creating(id, createdAt, expiresAt, spec.metadata(),
             valid.renewExtendSeconds(), accessToken);
         ProvisionRequest request = new ProvisionRequest(id, valid.spec(), valid.image(), valid.entrypoint(),

@@ -434,6 +434,17 @@ class SandboxServiceTest {
         assertTrue(service.endpoint(open.id(), 44772, EndpointPurpose.EXTERNAL).headers().isEmpty());
     }
 
+    @Test
+    void aPolicyRequiringSecureAccessGivesEverySandboxAToken() {
+        SandboxService strict = new SandboxService(runtime, store, clock, new ServicePolicy(null, List.of(), true));
+        Sandbox unasked = strict.create(spec().build());
+
+        String token = strict.endpoint(unasked.id(), 8080, EndpointPurpose.EXTERNAL).headers()
+            .get(SandboxService.SECURE_ACCESS_HEADER);
+        assertTrue(token != null && token.length() >= 32, "a token although the request did not ask for one");
+        assertEquals(Optional.of(token), strict.accessToken(unasked.id()));
+    }
+
     // ------------------------------------------------------------ helpers
 
     private static SandboxQuery query(Set<String> states, Map<String, String> metadata) {

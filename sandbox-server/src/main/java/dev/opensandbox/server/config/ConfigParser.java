@@ -119,7 +119,8 @@ final class ConfigParser {
                 t.optLong("max_sandbox_timeout_seconds").map(Duration::ofSeconds),
                 t.optStringList("cors_allowed_origins").orElse(d.corsAllowedOrigins()),
                 t.seconds("sweep_interval_seconds", d.sweepInterval().toSeconds()),
-                t.bool("proxy_requires_api_key", d.proxyRequiresApiKey()));
+                t.bool("proxy_requires_api_key", d.proxyRequiresApiKey()),
+                t.bool("require_secure_access", d.requireSecureAccess()));
     }
 
     private LogSection log(TableReader t) {

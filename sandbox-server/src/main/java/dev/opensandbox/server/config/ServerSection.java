@@ -27,6 +27,8 @@ import java.util.OptionalInt;
  *     sweep_interval_seconds}, ≥ 1, default 10)
  * @param proxyRequiresApiKey ours: whether the sandbox proxy requires the API key like every
  *     other route ({@code proxy_requires_api_key}, default false, as upstream)
+ * @param requireSecureAccess ours: every sandbox gets a secure-access token whatever its request
+ *     says, so the proxy and the built-in execd require it ({@code require_secure_access}, default false)
  */
 public record ServerSection(
         String host,
@@ -42,7 +44,8 @@ public record ServerSection(
         Optional<Duration> maxSandboxTimeout,
         List<String> corsAllowedOrigins,
         Duration sweepInterval,
-        boolean proxyRequiresApiKey) {
+        boolean proxyRequiresApiKey,
+        boolean requireSecureAccess) {
 
     static final List<String> LOOPS = List.of("auto", "uvloop", "asyncio");
     static final List<String> HTTPS = List.of("auto", "httptools", "h11");
@@ -81,7 +84,7 @@ public record ServerSection(
     static ServerSection defaults() {
         return new ServerSection("0.0.0.0", 8080, Duration.ofSeconds(30), OptionalInt.of(1024), 2048, 200,
                 "auto", "auto", Optional.empty(), Optional.empty(), Optional.empty(), List.of("*"),
-                Duration.ofSeconds(10), false);
+                Duration.ofSeconds(10), false, false);
     }
 
     /** True when a non-blank API key is configured, so requests must carry it. */
@@ -97,6 +100,7 @@ public record ServerSection(
     /** A copy with another API key; blank or empty means no key. */
     public ServerSection withApiKey(Optional<String> key) {
         return new ServerSection(host, port, keepAliveTimeout, limitConcurrency, backlog, threadPoolSize, loop, http,
-                key, eip, maxSandboxTimeout, corsAllowedOrigins, sweepInterval, proxyRequiresApiKey);
+                key, eip, maxSandboxTimeout, corsAllowedOrigins, sweepInterval, proxyRequiresApiKey,
+                requireSecureAccess);
     }
 }

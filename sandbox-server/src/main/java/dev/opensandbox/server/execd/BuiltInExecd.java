@@ -9,7 +9,7 @@ import dev.opensandbox.core.SandboxException;
 import dev.opensandbox.core.SandboxId;
 import dev.opensandbox.core.SandboxState;
 import dev.opensandbox.core.service.SandboxService;
-import dev.opensandbox.server.ErrorStatus;
+import dev.opensandbox.server.errors.ErrorStatus;
 import dev.opensandbox.core.spi.FileInfo;
 import dev.opensandbox.core.spi.ResourceUsage;
 import io.javalin.http.Context;

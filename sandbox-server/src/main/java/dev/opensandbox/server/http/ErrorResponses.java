@@ -2,7 +2,7 @@ package dev.opensandbox.server.http;
 
 import dev.opensandbox.core.ErrorCodes;
 import dev.opensandbox.core.SandboxException;
-import dev.opensandbox.server.ErrorStatus;
+import dev.opensandbox.server.errors.ErrorStatus;
 import io.javalin.http.Context;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;

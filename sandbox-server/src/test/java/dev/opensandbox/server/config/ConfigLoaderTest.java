@@ -120,6 +120,14 @@ class ConfigLoaderTest {
     }
 
     @Test
+    void secureAccessCanBeRequiredForEverySandbox() throws IOException {
+        ServerConfig c = load("[server]\nrequire_secure_access = true\n" + DOCKER).config();
+
+        assertTrue(c.server().requireSecureAccess());
+        assertTrue(c.server().withApiKey(Optional.empty()).requireSecureAccess(), "kept by the env override");
+    }
+
+    @Test
     void minimalFileGetsEveryUpstreamDefault() throws IOException {
         ServerConfig c = load(DOCKER).config();
 
@@ -139,6 +147,7 @@ class ConfigLoaderTest {
         assertEquals(List.of("*"), s.corsAllowedOrigins());
         assertEquals(Duration.ofSeconds(10), s.sweepInterval());
         assertEquals(false, s.proxyRequiresApiKey());
+        assertEquals(false, s.requireSecureAccess());
 
         LogSection log = c.log();
         assertEquals("INFO", log.level());

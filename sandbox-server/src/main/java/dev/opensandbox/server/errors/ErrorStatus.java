@@ -1,4 +1,4 @@
-package dev.opensandbox.server;
+package dev.opensandbox.server.errors;
 
 import dev.opensandbox.core.SandboxException;
 
