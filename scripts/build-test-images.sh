@@ -7,20 +7,25 @@
 #
 # Environment:
 #   OPENSANDBOX_TEST_BUSYBOX_IMAGE  image name (default opensandbox-test/busybox:latest)
+#   OPENSANDBOX_TEST_BASH_IMAGE     the same plus /bin/bash (default opensandbox-test/busybox-bash:latest):
+#                                   most real images have bash, and the built-in execd prefers it
 #   BUSYBOX                         static busybox binary to package (default /bin/busybox,
 #                                   from Debian's busybox-static)
+#   BASH_STATIC                     static bash to add (default /bin/bash-static, from bash-static)
 set -euo pipefail
 
 IMAGE="${OPENSANDBOX_TEST_BUSYBOX_IMAGE:-opensandbox-test/busybox:latest}"
+BASH_IMAGE="${OPENSANDBOX_TEST_BASH_IMAGE:-opensandbox-test/busybox-bash:latest}"
 BUSYBOX="${BUSYBOX:-/bin/busybox}"
+BASH_STATIC="${BASH_STATIC:-/bin/bash-static}"
 # Bump when the recipe below changes: images built by an older recipe are rebuilt.
-RECIPE=1
+RECIPE=2
 
 force=false
 for arg in "$@"; do
   case "$arg" in
     --force|-f) force=true ;;
-    -h|--help) sed -n '2,11p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,14p' "$0"; exit 0 ;;
     *) echo "build-test-images: unknown argument: $arg" >&2; exit 2 ;;
   esac
 done
@@ -31,21 +36,29 @@ die() { echo "[build-test-images] ERROR: $*" >&2; exit 1; }
 command -v docker >/dev/null || die "docker CLI not found (apt-get install docker.io)"
 docker info >/dev/null 2>&1 || die "Docker engine not reachable (is dockerd running? 'bash .ci/run' starts it)"
 
-verify() {
+verify() { # verify IMAGE SHELL EXPECTED COMMAND
   local out
-  out="$(docker run --rm --network none "$IMAGE" sh -c 'echo ok' </dev/null)" \
-    || die "$IMAGE was built but cannot run a container"
-  [ "$out" = ok ] || die "$IMAGE: expected 'ok' from the container, got '$out'"
-  log "$IMAGE verified (sh -c 'echo ok' -> $out)"
+  out="$(docker run --rm --network none "$1" "$2" -c "$4" </dev/null)" \
+    || die "$1 was built but cannot run a container"
+  [ "$out" = "$3" ] || die "$1: expected '$3' from the container, got '$out'"
+  log "$1 verified ($2 -c '$4' -> $out)"
 }
 
-existing_recipe="$(docker image inspect --format '{{ index .Config.Labels "opensandbox-test.recipe" }}' "$IMAGE" 2>/dev/null || true)"
-if [ "$force" = false ] && [ "$existing_recipe" = "$RECIPE" ]; then
-  log "$IMAGE already present (recipe $RECIPE); use --force to rebuild"
+up_to_date() { # up_to_date IMAGE: true when it exists with the current recipe and no --force
+  local existing
+  existing="$(docker image inspect --format '{{ index .Config.Labels "opensandbox-test.recipe" }}' "$1" 2>/dev/null || true)"
+  if [ "$force" = false ] && [ "$existing" = "$RECIPE" ]; then
+    log "$1 already present (recipe $RECIPE); use --force to rebuild"
+    return 0
+  fi
+  if [ -n "$existing" ] && [ "$existing" != "$RECIPE" ]; then
+    log "$1 has recipe '$existing', current is $RECIPE: rebuilding"
+  fi
+  return 1
+}
+
+if up_to_date "$IMAGE" && up_to_date "$BASH_IMAGE"; then
   exit 0
-fi
-if [ -n "$existing_recipe" ] && [ "$existing_recipe" != "$RECIPE" ]; then
-  log "$IMAGE has recipe '$existing_recipe', current is $RECIPE: rebuilding"
 fi
 
 [ -x "$BUSYBOX" ] || die "$BUSYBOX not found (apt-get install busybox-static)"
@@ -86,13 +99,24 @@ nobody:x:65534:
 GROUP
 chmod 0644 "$root/etc/passwd" "$root/etc/group"
 
+import_root() { # import_root IMAGE
+  tar --numeric-owner --owner=0 --group=0 -C "$root" -c . \
+    | docker import \
+        -c 'ENV PATH=/bin:/usr/bin:/sbin:/usr/sbin' \
+        -c 'CMD ["/bin/sh"]' \
+        -c 'LABEL opensandbox-test=true' \
+        -c "LABEL opensandbox-test.recipe=$RECIPE" \
+        - "$1" >/dev/null
+  log "built $1 in $((SECONDS - start)) s ($(docker image inspect --format '{{.Size}}' "$1") bytes)"
+}
+
 log "importing $IMAGE ($n applets from $BUSYBOX)"
-tar --numeric-owner --owner=0 --group=0 -C "$root" -c . \
-  | docker import \
-      -c 'ENV PATH=/bin:/usr/bin:/sbin:/usr/sbin' \
-      -c 'CMD ["/bin/sh"]' \
-      -c 'LABEL opensandbox-test=true' \
-      -c "LABEL opensandbox-test.recipe=$RECIPE" \
-      - "$IMAGE" >/dev/null
-log "built $IMAGE in $((SECONDS - start)) s ($(docker image inspect --format '{{.Size}}' "$IMAGE") bytes)"
-verify
+import_root "$IMAGE"
+verify "$IMAGE" sh ok 'echo ok'
+
+[ -x "$BASH_STATIC" ] || die "$BASH_STATIC not found (apt-get install bash-static)"
+cp "$BASH_STATIC" "$root/bin/bash"
+chmod 0755 "$root/bin/bash"
+log "importing $BASH_IMAGE (the same plus $BASH_STATIC as /bin/bash)"
+import_root "$BASH_IMAGE"
+verify "$BASH_IMAGE" bash 5 'echo ${BASH_VERSINFO[0]}'

@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.io.ByteArrayOutputStream;
@@ -44,42 +45,45 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
  * own so the order does not matter. Every container carries this class's {@code run} metadata
  * label and is removed after the class.
  */
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class BuiltInExecdDockerIT {
 
     private static final ObjectMapper JSON = new ObjectMapper();
-    private static final String RUN = UUID.randomUUID().toString();
+    private final String run = UUID.randomUUID().toString();
     /** A plain client: the proxy route must answer without the API key. */
     private static final HttpClient HTTP = HttpClient.newBuilder()
         .version(HttpClient.Version.HTTP_1_1)
         .connectTimeout(Duration.ofSeconds(5))
         .build();
 
-    @TempDir
-    static Path dir;
+    private DockerServerStack stack;
+    private String id;
 
-    private static DockerServerStack stack;
-    private static String id;
+    /** The image of the sandbox every test uses; a subclass runs the same tests on another. */
+    String image() {
+        return ServerOnDockerIT.IMAGE;
+    }
 
     @BeforeAll
-    static void startServerAndSandbox() {
+    void startServerAndSandbox(@TempDir Path dir) {
         assumeTrue(ServerOnDockerIT.docker("info").exit() == 0, "no Docker engine reachable: `docker info` failed");
         stack = new DockerServerStack(dir.resolve("store.db"), Map.of("network_mode", "bridge"), Duration.ofSeconds(5));
         id = createSandbox("");
     }
 
     @AfterAll
-    static void removeEverything() {
+    void removeEverything() {
         if (stack != null) {
             stack.close();
         }
-        ServerOnDockerIT.removeContainersOfRun(RUN);
+        ServerOnDockerIT.removeContainersOfRun(run);
     }
 
-    private static String createSandbox(String extra) {
+    private String createSandbox(String extra) {
         DockerServerStack.Reply reply = stack.call("POST", "/v1/sandboxes",
-            "{\"image\":{\"uri\":\"" + ServerOnDockerIT.IMAGE + "\"},\"entrypoint\":[\"sleep\",\"3600\"],"
+            "{\"image\":{\"uri\":\"" + image() + "\"},\"entrypoint\":[\"sleep\",\"3600\"],"
                 + "\"resourceLimits\":{\"cpu\":\"500m\",\"memory\":\"64Mi\"},\"timeout\":600,"
-                + "\"metadata\":{\"suite\":\"built-in-execd\",\"run\":\"" + RUN + "\"}" + extra + "}");
+                + "\"metadata\":{\"suite\":\"built-in-execd\",\"run\":\"" + run + "\"}" + extra + "}");
         assertEquals(202, reply.status(), reply.body());
         return reply.json().get("id").asText();
     }
@@ -327,15 +331,44 @@ class BuiltInExecdDockerIT {
     }
 
     @Test
-    void codeAndSessionsAreNotImplementedAndUnknownPathsAreNotFound() {
-        for (Response response : List.of(execd("POST", "/code", "{\"code\":\"print(1)\"}"), execd("GET", "/code/contexts"),
-            execd("POST", "/session", "{}"))) {
+    void codeIsNotImplementedAndUnknownPathsAreNotFound() {
+        for (Response response : List.of(execd("POST", "/code", "{\"code\":\"print(1)\"}"), execd("GET", "/code/contexts"))) {
             assertEquals(501, response.status(), response.text());
             assertTrue(response.json().path("code").isTextual() && response.json().path("message").isTextual(), response.text());
         }
         Response unknown = execd("GET", "/no/such/route");
         assertEquals(404, unknown.status(), unknown.text());
         assertTrue(unknown.json().path("code").isTextual() && unknown.json().path("message").isTextual(), unknown.text());
+    }
+
+    @Test
+    void aSessionKeepsItsDirectoryAndExportedEnvironmentFromRunToRun() {
+        Response created = execd("POST", "/session", "{\"cwd\":\"/tmp\"}");
+        assertEquals(200, created.status(), created.text());
+        String session = created.json().path("session_id").asText();
+        assertFalse(session.isEmpty(), created.text());
+        String run = "/session/" + session + "/run";
+
+        assertEquals("/tmp\n", stdout(command(run, "{\"command\":\"pwd\"}")));
+        assertEquals("", stdout(command(run, "{\"command\":\"mkdir -p /tmp/s1 && cd /tmp/s1 && export GREETING=hello\"}")));
+        assertEquals("/tmp/s1 hello\n", stdout(command(run, "{\"command\":\"echo $(pwd) $GREETING\"}")));
+        List<Event> failed = command(run, "{\"command\":\"cd / && export GREETING=bye && exit 4\"}");
+        assertEquals("4", failed.get(failed.size() - 1).json().path("error").path("evalue").asText(), failed.toString());
+        assertEquals("/ bye\n", stdout(command(run, "{\"command\":\"echo $(pwd) $GREETING\"}")),
+            "state is saved even when the command exits non-zero");
+        assertEquals("/etc\n", stdout(command(run, "{\"command\":\"pwd\",\"cwd\":\"/etc\"}")), "a run's own cwd");
+
+        Response other = execd("POST", "/session", "");
+        assertEquals(200, other.status(), other.text());
+        String second = other.json().path("session_id").asText();
+        assertEquals("\n", stdout(command("/session/" + second + "/run", "{\"command\":\"echo $GREETING\"}")),
+            "sessions do not share state");
+
+        assertEquals(400, execd("POST", "/session", "{\"cwd\":\"/no/such/dir\"}").status());
+        assertEquals(200, execd("DELETE", "/session/" + session).status());
+        assertEquals(404, execd("DELETE", "/session/" + session).status());
+        assertEquals(404, execd("POST", run, "{\"command\":\"pwd\"}").status());
+        assertEquals(200, execd("DELETE", "/session/" + second).status());
     }
 
     @Test
@@ -406,24 +439,24 @@ class BuiltInExecdDockerIT {
         return URLEncoder.encode(value, StandardCharsets.UTF_8);
     }
 
-    private static HttpRequest.Builder request(String url) {
+    private HttpRequest.Builder request(String url) {
         return HttpRequest.newBuilder(URI.create(url)).timeout(Duration.ofSeconds(60));
     }
 
-    private static HttpRequest.Builder execdRequest(String pathAndQuery) {
+    private HttpRequest.Builder execdRequest(String pathAndQuery) {
         return request("http://127.0.0.1:" + stack.api.port() + "/sandboxes/" + id + "/proxy/44772" + pathAndQuery);
     }
 
-    private static Response execd(String method, String pathAndQuery) {
+    Response execd(String method, String pathAndQuery) {
         return send(execdRequest(pathAndQuery).method(method, HttpRequest.BodyPublishers.noBody()));
     }
 
-    private static Response execd(String method, String pathAndQuery, String json) {
+    Response execd(String method, String pathAndQuery, String json) {
         return send(execdRequest(pathAndQuery).header("Content-Type", "application/json")
             .method(method, HttpRequest.BodyPublishers.ofString(json)));
     }
 
-    private static Response send(HttpRequest.Builder request) {
+    static Response send(HttpRequest.Builder request) {
         try {
             HttpResponse<byte[]> response = HTTP.send(request.build(), HttpResponse.BodyHandlers.ofByteArray());
             return new Response(response.statusCode(), response.headers().map(), response.body());
@@ -436,8 +469,12 @@ class BuiltInExecdDockerIT {
     }
 
     /** Runs a command and reads its events line by line as they arrive; keep-alive pings are left out. */
-    private static List<Event> command(String body) {
-        HttpRequest request = execdRequest("/command").header("Content-Type", "application/json")
+    List<Event> command(String body) {
+        return command("/command", body);
+    }
+
+    List<Event> command(String path, String body) {
+        HttpRequest request = execdRequest(path).header("Content-Type", "application/json")
             .POST(HttpRequest.BodyPublishers.ofString(body)).build();
         try {
             HttpResponse<Stream<String>> response = HTTP.send(request, HttpResponse.BodyHandlers.ofLines());
@@ -466,13 +503,13 @@ class BuiltInExecdDockerIT {
             .map(e -> e.path("text").asText()).collect(Collectors.joining());
     }
 
-    private static String stdout(List<Event> events) {
+    static String stdout(List<Event> events) {
         JsonNode last = events.get(events.size() - 1).json();
         assertEquals("execution_complete", last.path("type").asText(), events.toString());
         return texts(events.stream().map(Event::json).toList(), "stdout");
     }
 
-    private static List<String> psLines() {
+    private List<String> psLines() {
         return Arrays.asList(stdout(command("{\"command\":\"ps\"}")).split("\n"));
     }
 
@@ -480,7 +517,7 @@ class BuiltInExecdDockerIT {
         return psLines.stream().filter(line -> line.strip().endsWith(" sleep 300")).count();
     }
 
-    private static Response upload(String path, int mode, byte[] content) {
+    private Response upload(String path, int mode, byte[] content) {
         String boundary = "opensandbox-it-" + UUID.randomUUID();
         ByteArrayOutputStream body = new ByteArrayOutputStream();
         String metadata = "--" + boundary + "\r\n"

@@ -904,6 +904,21 @@ final class DockerSandboxRuntime implements SandboxRuntime {
                         }
                     }
                 }
+
+                /**
+                 * The template logs every stream error at ERROR with a stack trace; an attach
+                 * stream that breaks because the client is closing (server shutdown) or the
+                 * container went away is routine here, and {@link #awaitExit} reports it.
+                 */
+                @Override
+                public void onError(Throwable error) {
+                    LOG.debug("exec {} output stream ended: {}", execId, DockerErrors.describe(error));
+                    try {
+                        close();
+                    } catch (java.io.IOException closeFailed) {
+                        LOG.debug("exec {} stream did not close cleanly", execId, closeFailed);
+                    }
+                }
             };
         }
 

@@ -48,8 +48,8 @@ import java.util.concurrent.ScheduledExecutorService;
  * <p>{@link #handle} blocks (commands stream until they exit): callers run it on a thread of
  * their own, never on a Jetty request thread. Errors are {@code {code, message}} with the execd's
  * own code strings; {@code /code...} answers 501 (code interpreting needs a Jupyter-capable
- * daemon) and so do bash sessions, which need a process with a live stdin that exec through the
- * runtime SPI does not offer.
+ * daemon). Bash sessions are emulated (see {@link Sessions}): directory and exported environment
+ * carry over between runs.
  */
 public final class BuiltInExecd implements AutoCloseable {
 
@@ -69,6 +69,7 @@ public final class BuiltInExecd implements AutoCloseable {
     private final ScheduledExecutorService timers;
     private final Commands commands;
     private final Files files;
+    private final Sessions sessions;
 
     public BuiltInExecd(SandboxService sandboxes, Clock clock, Executor workers) {
         this.sandboxes = sandboxes;
@@ -80,10 +81,12 @@ public final class BuiltInExecd implements AutoCloseable {
         });
         this.commands = new Commands(sandboxes.runtime(), clock, json, timers, workers);
         this.files = new Files(sandboxes.runtime());
+        this.sessions = new Sessions(new SandboxShell(sandboxes.runtime()), commands);
     }
 
     @Override
     public void close() {
+        commands.closing();
         timers.shutdownNow();
     }
 
@@ -122,6 +125,7 @@ public final class BuiltInExecd implements AutoCloseable {
                 ctx.result("pong");
             }
             case "POST command" -> command(ctx, id, path);
+            case "POST session", "DELETE session" -> session(ctx, id, method, path);
             case "GET command" -> commandQuery(ctx, id, path);
             case "DELETE command" -> {
                 if (path.size() != 1) {
@@ -177,11 +181,6 @@ public final class BuiltInExecd implements AutoCloseable {
                         "Code interpreting is not available from the built-in execd: set [runtime] execd_image to inject "
                             + "a Jupyter-capable execd, or run code with POST /command.");
                 }
-                if (first.equals("session")) {
-                    throw new ExecdException(501, ExecdException.NOT_IMPLEMENTED,
-                        "Bash sessions are not available from the built-in execd: run commands with POST /command "
-                            + "(cwd and envs per command), or set [runtime] execd_image to inject a daemon.");
-                }
                 throw notFound(method, joined);
             }
         }
@@ -208,8 +207,12 @@ public final class BuiltInExecd implements AutoCloseable {
         Commands.RunCommand request = new Commands.RunCommand(text(body, "command", false), text(body, "cwd", false),
             body.path("background").asBoolean(false), longField(body, "timeout"), intField(body, "uid"),
             intField(body, "gid"), envs);
-        HttpServletResponse res = ctx.res();
-        commands.run(id, request, () -> {
+        commands.run(id, request, eventStream(ctx.res()));
+    }
+
+    /** Commits the status and headers of an event stream when the command has started. */
+    private static Commands.StreamOpener eventStream(HttpServletResponse res) {
+        return () -> {
             res.setStatus(200);
             res.setCharacterEncoding(null);
             res.setContentType("text/event-stream");
@@ -218,7 +221,31 @@ public final class BuiltInExecd implements AutoCloseable {
             OutputStream out = res.getOutputStream();
             out.flush();
             return out;
-        });
+        };
+    }
+
+    /** {@code POST /session}, {@code POST /session/{id}/run}, {@code DELETE /session/{id}}. */
+    private void session(Context ctx, SandboxId id, String method, List<String> path) {
+        if (method.equals("POST") && path.size() == 1) {
+            JsonNode body = optionalBody(ctx);
+            ctx.json(Map.of("session_id", sessions.create(id, text(body, "cwd", false))));
+        } else if (method.equals("POST") && path.size() == 3 && path.get(2).equals("run")) {
+            JsonNode body = body(ctx);
+            String command = text(body, "command", false);
+            if (command == null || command.isBlank()) {
+                throw ExecdException.badRequest("invalid request, validation error: command is required");
+            }
+            long timeout = longField(body, "timeout");
+            if (timeout < 0) {
+                throw ExecdException.badRequest("invalid request, validation error: timeout must be >= 0");
+            }
+            sessions.run(id, path.get(1), command, text(body, "cwd", false), timeout, eventStream(ctx.res()));
+        } else if (method.equals("DELETE") && path.size() == 2) {
+            sessions.delete(id, path.get(1));
+            ok(ctx);
+        } else {
+            throw notFound(method, String.join("/", path));
+        }
     }
 
     private void commandQuery(Context ctx, SandboxId id, List<String> path) {
@@ -471,6 +498,22 @@ public final class BuiltInExecd implements AutoCloseable {
             throw new ExecdException(409, sandboxes.runtime().capabilities().errorNamespace() + "::SANDBOX_NOT_RUNNING",
                 "Sandbox " + id + " is " + state.wireName().toLowerCase(Locale.ROOT)
                     + "; the execd API answers only while it is running.");
+        }
+    }
+
+    /** A JSON body that may be absent: an empty object then. */
+    private JsonNode optionalBody(Context ctx) {
+        String length = ctx.header("Content-Length");
+        if ((length == null || length.trim().equals("0")) && ctx.header("Transfer-Encoding") == null) {
+            return json.createObjectNode();
+        }
+        try {
+            return body(ctx);
+        } catch (ExecdException e) {
+            if (e.getMessage().endsWith("empty body")) {
+                return json.createObjectNode();
+            }
+            throw e;
         }
     }
 

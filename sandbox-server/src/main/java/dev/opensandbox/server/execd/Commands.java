@@ -65,6 +65,7 @@ final class Commands {
     private final ScheduledExecutorService timers;
     private final Executor background;
     private final Map<String, CommandRun> runs = new ConcurrentHashMap<>();
+    private volatile boolean closing;
 
     Commands(SandboxRuntime runtime, Clock clock, ObjectMapper json, ScheduledExecutorService timers, Executor background) {
         this.runtime = runtime;
@@ -114,8 +115,16 @@ final class Commands {
      * an ordinary error response.
      */
     void run(SandboxId sandbox, RunCommand request, StreamOpener opener) {
+        run(sandbox, request, request.command(), opener);
+    }
+
+    /**
+     * As {@link #run(SandboxId, RunCommand, StreamOpener)}, reporting {@code content} as the
+     * command's text in its status (a session run executes its command inside a longer script).
+     */
+    void run(SandboxId sandbox, RunCommand request, String content, StreamOpener opener) {
         Instant started = clock.instant();
-        CommandRun run = new CommandRun(newId(), sandbox, request.command(), request.background(), started);
+        CommandRun run = new CommandRun(newId(), sandbox, content, request.background(), started);
         remember(run);
         AtomicBoolean clientGone = new AtomicBoolean();
         StreamingOutput output = new StreamingOutput(run, !request.background());
@@ -186,6 +195,11 @@ final class Commands {
         OutputStream open() throws IOException;
     }
 
+    /** Stops reporting lost commands: at shutdown the exec streams end without their commands. */
+    void closing() {
+        closing = true;
+    }
+
     /** {@code DELETE /command?id=}: signals a running command's process group; a finished one is left alone. */
     void interrupt(SandboxId sandbox, String id) {
         CommandRun run = find(sandbox, id);
@@ -254,7 +268,11 @@ final class Commands {
         try {
             exit = handle.awaitExit(FOREVER);
         } catch (RuntimeException e) {
-            LOG.warn("execd: lost command {} in {}: {}", run.id, run.sandbox, e.getMessage());
+            if (closing) {
+                LOG.debug("execd: command {} in {} left running at shutdown", run.id, run.sandbox);
+            } else {
+                LOG.warn("execd: lost command {} in {}: {}", run.id, run.sandbox, e.getMessage());
+            }
             exit = -1;
             run.noteError(e.getMessage());
         }

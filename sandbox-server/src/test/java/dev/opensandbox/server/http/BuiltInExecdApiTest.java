@@ -77,12 +77,16 @@ class BuiltInExecdApiTest {
         assertEquals(404, route.status());
         assertEquals("NOT_FOUND", route.json().get("code").asText());
 
-        for (String path : new String[] {"/code", "/code/contexts", "/session"}) {
+        for (String path : new String[] {"/code", "/code/contexts"}) {
             ApiTestServer.Response code = api.post("/sandboxes/" + id + "/proxy/44772" + path, "{}");
             assertEquals(501, code.status(), path + " " + code);
             assertEquals("NOT_IMPLEMENTED", code.json().get("code").asText());
             assertNotNull(code.json().get("message").asText());
         }
+
+        ApiTestServer.Response noSession = api.delete("/sandboxes/" + id + "/proxy/44772/session/" + "0".repeat(32));
+        assertEquals(404, noSession.status(), noSession.toString());
+        assertEquals("NOT_FOUND", noSession.json().get("code").asText());
 
         ApiTestServer.Response badBody = api.post("/sandboxes/" + id + "/proxy/44772/command", "{not json");
         assertEquals(400, badBody.status(), badBody.toString());
