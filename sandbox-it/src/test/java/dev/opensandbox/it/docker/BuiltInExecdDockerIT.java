@@ -8,8 +8,11 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
 import org.junit.jupiter.api.io.TempDir;
 
+import java.io.BufferedReader;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
+import java.io.InputStream;
+import java.io.InputStreamReader;
 import java.io.UncheckedIOException;
 import java.net.URI;
 import java.net.URLEncoder;
@@ -328,6 +331,33 @@ class BuiltInExecdDockerIT {
             () -> assertTrue(metrics.path("mem_total_mib").asDouble() > 0, metrics.toString()),
             () -> assertTrue(cpu >= 0 && cpu <= 100, metrics.toString()),
             () -> assertTrue(metrics.path("timestamp").isNumber(), metrics.toString()));
+    }
+
+    @Test
+    void metricsWatchStreamsOneJsonLinePerSecond() throws IOException {
+        HttpRequest request = execdRequest("/metrics/watch").GET().build();
+        List<JsonNode> lines = new ArrayList<>();
+        long start = System.nanoTime();
+        try {
+            HttpResponse<InputStream> response = HTTP.send(request, HttpResponse.BodyHandlers.ofInputStream());
+            assertEquals(200, response.statusCode());
+            try (BufferedReader reader = new BufferedReader(new InputStreamReader(response.body(), StandardCharsets.UTF_8))) {
+                while (lines.size() < 2) {
+                    String line = reader.readLine();
+                    assertNotNull(line, "the stream ended early after " + lines);
+                    if (!line.isBlank()) {
+                        lines.add(parse(line));
+                    }
+                }
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException(e);
+        }
+        long elapsedMillis = (System.nanoTime() - start) / 1_000_000;
+        assertTrue(lines.get(1).path("timestamp").asLong() > lines.get(0).path("timestamp").asLong(), lines.toString());
+        assertTrue(lines.stream().allMatch(l -> l.path("cpu_count").asDouble() > 0), lines.toString());
+        assertTrue(elapsedMillis >= 900, "one line per second, not a burst: " + elapsedMillis + " ms for two");
     }
 
     @Test

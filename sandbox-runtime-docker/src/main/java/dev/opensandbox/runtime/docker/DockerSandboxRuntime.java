@@ -338,14 +338,44 @@ final class DockerSandboxRuntime implements SandboxRuntime {
         Duration limit = config.apiTimeout().compareTo(Duration.ofMinutes(10)) > 0 ? config.apiTimeout()
             : Duration.ofMinutes(10);
         try {
-            if (!pull.exec(new PullImageResultCallback()).awaitCompletion(limit.toMillis(), TimeUnit.MILLISECONDS)) {
+            QuietPull callback = pull.exec(new QuietPull());
+            if (!callback.awaitCompletion(limit.toMillis(), TimeUnit.MILLISECONDS)) {
                 throw new RuntimeFailureException(DockerErrors.IMAGE_PULL_FAILED,
                     "Failed to pull image " + image + ": not complete after " + limit.toSeconds() + " s.");
             }
+            callback.throwIfFailed();
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new RuntimeFailureException(DockerErrors.IMAGE_PULL_FAILED,
                 "Failed to pull image " + image + ": interrupted.", e);
+        }
+    }
+
+    /**
+     * A pull whose failure is reported to the caller (who turns it into the upstream error code)
+     * instead of being logged at ERROR with a stack trace by the callback template.
+     */
+    private static final class QuietPull extends PullImageResultCallback {
+        private volatile Throwable failure;
+
+        @Override
+        public void onError(Throwable error) {
+            failure = error;
+            try {
+                close();
+            } catch (java.io.IOException closeFailed) {
+                LOG.debug("pull stream did not close cleanly", closeFailed);
+            }
+        }
+
+        void throwIfFailed() {
+            Throwable error = failure;
+            if (error instanceof RuntimeException runtime) {
+                throw runtime;
+            }
+            if (error != null) {
+                throw new RuntimeFailureException(DockerErrors.IMAGE_PULL_FAILED, "Failed to pull image: " + error, error);
+            }
         }
     }
 

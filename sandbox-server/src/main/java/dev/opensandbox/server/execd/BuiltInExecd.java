@@ -287,6 +287,7 @@ public final class BuiltInExecd implements AutoCloseable {
             OutputStream out = res.getOutputStream();
             out.flush();
             while (System.nanoTime() < end) {
+                long sampleStart = System.nanoTime();
                 Object line;
                 boolean stop = false;
                 try {
@@ -300,7 +301,9 @@ public final class BuiltInExecd implements AutoCloseable {
                 if (stop) {
                     return;
                 }
-                Thread.sleep(WATCH_INTERVAL.toMillis());
+                // A sample can take most of a second (Docker measures CPU over an interval): keep the cadence.
+                long spentMillis = (System.nanoTime() - sampleStart) / 1_000_000;
+                Thread.sleep(Math.max(0, WATCH_INTERVAL.toMillis() - spentMillis));
             }
         } catch (IOException clientGone) {
             LOG.debug("execd: metrics watcher of {} left", id);
