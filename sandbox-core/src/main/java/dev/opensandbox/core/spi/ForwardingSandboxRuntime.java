@@ -104,6 +104,16 @@ public abstract class ForwardingSandboxRuntime implements SandboxRuntime {
     }
 
     @Override
+    public Optional<String> describe(SandboxId id) {
+        return delegate.describe(id);
+    }
+
+    @Override
+    public Optional<List<String>> events(SandboxId id, int limit) {
+        return delegate.events(id, limit);
+    }
+
+    @Override
     public ResourceUsage stats(SandboxId id) {
         return delegate.stats(id);
     }

@@ -155,6 +155,30 @@ public interface SandboxRuntime extends AutoCloseable {
     }
 
     /**
+     * A plain-text description of one sandbox as the platform sees it (for Docker: container,
+     * image, state, resources, networks, ports, labels, environment), for
+     * {@code GET /sandboxes/{id}/diagnostics/inspect}. Values that may be secrets (see
+     * {@link dev.opensandbox.core.Secrets}) are masked. Empty when the runtime has nothing beyond
+     * the generic sandbox fields (the default).
+     *
+     * @throws NotFoundException for an unknown id
+     */
+    default Optional<String> describe(SandboxId id) {
+        return Optional.empty();
+    }
+
+    /**
+     * Notable lifecycle events of one sandbox as plain-text lines, oldest first, at most
+     * {@code limit}, for {@code GET /sandboxes/{id}/diagnostics/events}. Empty when the runtime
+     * records none (the default: the server then reports the generic state transitions).
+     *
+     * @throws NotFoundException for an unknown id
+     */
+    default Optional<List<String>> events(SandboxId id, int limit) {
+        return Optional.empty();
+    }
+
+    /**
      * Measures what a running sandbox uses now. Requires {@link RuntimeCapabilities#exec()} (the
      * built-in execd serves it as {@code /metrics}); may take up to about a second when the
      * runtime samples CPU use over an interval.

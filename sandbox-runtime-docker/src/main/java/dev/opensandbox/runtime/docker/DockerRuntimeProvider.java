@@ -11,6 +11,8 @@ import dev.opensandbox.core.spi.SandboxRuntimeProvider;
 
 import java.time.Clock;
 import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
 
 /**
  * Provides the Docker runtime for {@code [runtime] type = "docker"}. Reads {@code [docker]},
@@ -18,7 +20,8 @@ import java.util.Map;
  * and connects to the engine named by {@code DOCKER_HOST} (default
  * {@code unix:///var/run/docker.sock}), {@code DOCKER_TLS_VERIFY}, {@code DOCKER_CERT_PATH} and
  * {@code DOCKER_CONFIG} from the context's environment. Fails fast with
- * {@code DOCKER::INITIALIZATION_ERROR} when the engine cannot be reached.
+ * {@code DOCKER::INITIALIZATION_ERROR} when the engine cannot be reached or lacks the OCI runtime
+ * that {@code [secure_runtime]} names.
  */
 public final class DockerRuntimeProvider implements SandboxRuntimeProvider {
 
@@ -41,7 +44,34 @@ public final class DockerRuntimeProvider implements SandboxRuntimeProvider {
     /** Builds the runtime from an already parsed configuration, for embedders. */
     public SandboxRuntime create(DockerRuntimeConfig config, Map<String, String> environment, Clock clock) {
         DockerClient client = connect(config, environment);
+        if (config.ociRuntime() != null) {
+            try {
+                requireOciRuntime(config.ociRuntime(), client.infoCmd().exec().getRuntimes());
+            } catch (RuntimeException e) {
+                try {
+                    client.close();
+                } catch (Exception ignored) {
+                    // already failing
+                }
+                throw e instanceof UnavailableException ? e : new UnavailableException(DockerErrors.INITIALIZATION_ERROR,
+                    "Cannot read the Docker engine's OCI runtimes: " + DockerErrors.describe(e), e);
+            }
+        }
         return new DockerSandboxRuntime(config, client, clock);
+    }
+
+    /**
+     * A configured secure runtime must be one the engine knows, checked at start as upstream does:
+     * otherwise every create would fail later with an engine error naming no setting.
+     */
+    static void requireOciRuntime(String wanted, Map<String, ?> engineRuntimes) {
+        Set<String> available = engineRuntimes == null ? Set.of() : new TreeSet<>(engineRuntimes.keySet());
+        if (!available.contains(wanted)) {
+            throw new UnavailableException(DockerErrors.INITIALIZATION_ERROR,
+                "[secure_runtime] asks for the OCI runtime '" + wanted + "', but the Docker engine only has "
+                    + (available.isEmpty() ? "none listed" : String.join(", ", available))
+                    + ": install and register it with the engine (daemon.json \"runtimes\"), or change [secure_runtime].");
+        }
     }
 
     static DockerClient connect(DockerRuntimeConfig config, Map<String, String> environment) {

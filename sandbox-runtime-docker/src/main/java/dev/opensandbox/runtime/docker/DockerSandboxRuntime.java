@@ -745,6 +745,16 @@ final class DockerSandboxRuntime implements SandboxRuntime {
     // ---------------------------------------------------------------- logs
 
     @Override
+    public Optional<String> describe(SandboxId id) {
+        return Optional.of(DockerDiagnostics.describe(requireContainer(id)));
+    }
+
+    @Override
+    public Optional<List<String>> events(SandboxId id, int limit) {
+        return Optional.of(DockerDiagnostics.events(requireContainer(id), limit));
+    }
+
+    @Override
     public String logs(SandboxId id, int tail, Instant since) {
         InspectContainerResponse container = requireContainer(id);
         LogContainerCmd command = docker.logContainerCmd(container.getId())

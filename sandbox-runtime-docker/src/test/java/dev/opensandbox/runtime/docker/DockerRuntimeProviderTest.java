@@ -35,4 +35,18 @@ class DockerRuntimeProviderTest {
         assertTrue(e.getMessage().contains("unix:///nonexistent/opensandbox-test/docker.sock"), e.getMessage());
         assertTrue(e.getMessage().contains("DOCKER_HOST"), e.getMessage());
     }
+
+    @Test
+    void aSecureRuntimeTheEngineLacksStopsTheStartNamingWhatTheEngineHas() {
+        DockerRuntimeProvider.requireOciRuntime("runc", Map.of("runc", "x", "io.containerd.runc.v2", "y"));
+
+        UnavailableException e = assertThrows(UnavailableException.class,
+            () -> DockerRuntimeProvider.requireOciRuntime("runsc", Map.of("runc", "x", "io.containerd.runc.v2", "y")));
+
+        assertEquals("DOCKER::INITIALIZATION_ERROR", e.code());
+        assertTrue(e.getMessage().contains("'runsc'"), e.getMessage());
+        assertTrue(e.getMessage().contains("io.containerd.runc.v2, runc"), e.getMessage());
+        assertTrue(e.getMessage().contains("[secure_runtime]"), e.getMessage());
+        assertThrows(UnavailableException.class, () -> DockerRuntimeProvider.requireOciRuntime("runsc", null));
+    }
 }

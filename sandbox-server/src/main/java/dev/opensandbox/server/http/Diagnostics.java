@@ -83,7 +83,12 @@ final class Diagnostics {
         return logs == null || logs.isEmpty() ? "(no logs)\n" : logs;
     }
 
-    private static String eventsText(Sandbox sandbox, int limit) {
+    /** The runtime's own events when it has them, else the sandbox's state transitions. */
+    private String eventsText(Sandbox sandbox, int limit) {
+        java.util.Optional<java.util.List<String>> recorded = sandboxes.runtime().events(sandbox.id(), limit);
+        if (recorded.isPresent()) {
+            return recorded.get().isEmpty() ? "(no notable events)\n" : String.join("\n", recorded.get()) + "\n";
+        }
         var status = sandbox.status();
         StringBuilder out = new StringBuilder();
         out.append(Times.format(sandbox.createdAt())).append(" Created\n");
@@ -100,7 +105,12 @@ final class Diagnostics {
         return out.toString();
     }
 
-    private static String inspectText(Sandbox sandbox) {
+    /** The runtime's description when it has one (secrets masked there), else the sandbox's fields. */
+    private String inspectText(Sandbox sandbox) {
+        java.util.Optional<String> described = sandboxes.runtime().describe(sandbox.id());
+        if (described.isPresent()) {
+            return described.get();
+        }
         StringBuilder out = new StringBuilder();
         out.append("id: ").append(sandbox.id()).append('\n');
         if (sandbox.image() != null) {
