@@ -162,8 +162,8 @@ public final class Main {
                 LOG.info("execd: built-in (no [runtime] execd_image): the server answers port {} of every sandbox itself",
                     BuiltInExecd.PORT);
             } else if (config.runtime().execdImage().isPresent()) {
-                LOG.warn("execd: [runtime] execd_image is set, so port {} is proxied to the sandbox; injecting that "
-                    + "daemon is not implemented yet: images must run an execd themselves", BuiltInExecd.PORT);
+                LOG.info("execd: injected from {} ([runtime] execd_image); port {} is proxied to that daemon",
+                    config.runtime().execdImage().get(), BuiltInExecd.PORT);
             }
             ApiServer api = new ApiServer(sandboxes, snapshots, http, clock, config.server().threadPoolSize(), builtInExecd)
                 .start(config.server().host(), config.server().port());

@@ -26,6 +26,11 @@ final class DockerErrors {
     static final String FILE_TRANSFER_FAILED = "DOCKER::FILE_TRANSFER_FAILED";
     static final String LOGS_FAILED = "DOCKER::SANDBOX_LOGS_FAILED";
     static final String STATS_FAILED = "DOCKER::SANDBOX_STATS_FAILED";
+    static final String SNAPSHOT_FAILED = "DOCKER::SNAPSHOT_FAILED";
+    static final String SNAPSHOT_TIMEOUT = "DOCKER::SNAPSHOT_TIMEOUT";
+    /** Upstream wraps these as a bare {@code SNAPSHOT_IMAGE_REMOVE_FAILED} error (a text 500, W18). */
+    static final String SNAPSHOT_IMAGE_REMOVE_FAILED = "DOCKER::SNAPSHOT_IMAGE_REMOVE_FAILED";
+    static final String SNAPSHOT_QUERY_FAILED = "DOCKER::SNAPSHOT_QUERY_FAILED";
 
     private DockerErrors() {
     }
@@ -60,5 +65,20 @@ final class DockerErrors {
             }
         }
         return message.trim();
+    }
+
+    /**
+     * Whether a docker-java failure is the client's response timeout ({@code [docker] api_timeout})
+     * rather than an answer of the engine: the engine may still finish the work.
+     */
+    static boolean timedOut(Throwable error) {
+        Throwable cause = error;
+        // Bounded: a cause chain may loop.
+        for (int depth = 0; cause != null && depth < 16; depth++, cause = cause.getCause()) {
+            if (cause instanceof java.net.SocketTimeoutException) {
+                return true;
+            }
+        }
+        return false;
     }
 }

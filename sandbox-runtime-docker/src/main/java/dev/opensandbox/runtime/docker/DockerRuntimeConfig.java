@@ -32,6 +32,12 @@ import java.util.Set;
  * @param serverEip        {@code [server] eip}, the advertised host, or null
  * @param ociRuntime       the OCI runtime name from {@code [secure_runtime]}, or null for Docker's default
  * @param egressImage      {@code [egress] image}, or null
+ * @param allowedHostPaths {@code [storage] allowed_host_paths}: host directories under which {@code host}
+ *                         volumes may be mounted; empty denies every host path
+ * @param execdImage       {@code [runtime] execd_image}: the image whose execd is injected into every
+ *                         sandbox, or null when the server answers the execd API itself
+ * @param egressMode       {@code [egress] mode}: {@code dns} (default) or {@code dns+nft}
+ * @param egressDisableIpv6 {@code [egress] disable_ipv6} (default true): IPv6 off in a sidecar's namespace
  */
 public record DockerRuntimeConfig(
         String networkMode,
@@ -46,7 +52,11 @@ public record DockerRuntimeConfig(
         String serverHost,
         String serverEip,
         String ociRuntime,
-        String egressImage) {
+        String egressImage,
+        List<String> allowedHostPaths,
+        String execdImage,
+        String egressMode,
+        boolean egressDisableIpv6) {
 
     /** Upstream's default {@code drop_capabilities}. */
     public static final List<String> DEFAULT_DROP_CAPABILITIES = List.of("AUDIT_WRITE", "MKNOD", "NET_ADMIN",
@@ -68,22 +78,41 @@ public record DockerRuntimeConfig(
             throw invalid("docker.pids_limit must be 0 (unlimited) or positive.");
         }
         Objects.requireNonNull(portBindAddress, "portBindAddress");
+        allowedHostPaths = allowedHostPaths == null ? List.of() : List.copyOf(allowedHostPaths);
+        egressMode = egressMode == null || egressMode.isBlank() ? "dns" : egressMode.strip();
+        if (!egressMode.equals("dns") && !egressMode.equals("dns+nft")) {
+            throw invalid("egress.mode must be \"dns\" or \"dns+nft\", got \"" + egressMode + "\".");
+        }
     }
 
     /** The defaults of upstream with no configuration at all: host network mode. */
     public static DockerRuntimeConfig defaults() {
         return new DockerRuntimeConfig("host", Duration.ofSeconds(180), null, DEFAULT_DROP_CAPABILITIES, null, true,
-            null, 4096, "0.0.0.0", null, null, null, null);
+            null, 4096, "0.0.0.0", null, null, null, null, List.of(), null, "dns", true);
     }
 
     /** Reads the configuration from the sections of {@code context}. */
     public static DockerRuntimeConfig from(RuntimeContext context) {
-        return from(context.section("docker"), context.section("server"), context.section("secure_runtime"),
-            context.section("egress"));
+        DockerRuntimeConfig config = from(context.section("docker"), context.section("server"),
+            context.section("secure_runtime"), context.section("egress"), context.section("storage"));
+        return config.withExecdImage(string(context.section("runtime"), "execd_image", null));
+    }
+
+    /** A copy that injects the execd of {@code image} (null: none). */
+    public DockerRuntimeConfig withExecdImage(String image) {
+        return new DockerRuntimeConfig(networkMode, apiTimeout, hostIp, dropCapabilities, apparmorProfile, noNewPrivileges,
+            seccompProfile, pidsLimit, portBindAddress, serverHost, serverEip, ociRuntime, egressImage, allowedHostPaths,
+            image == null || image.isBlank() ? null : image.strip(), egressMode, egressDisableIpv6);
     }
 
     static DockerRuntimeConfig from(Map<String, Object> docker, Map<String, Object> server,
                                     Map<String, Object> secureRuntime, Map<String, Object> egress) {
+        return from(docker, server, secureRuntime, egress, Map.of());
+    }
+
+    static DockerRuntimeConfig from(Map<String, Object> docker, Map<String, Object> server,
+                                    Map<String, Object> secureRuntime, Map<String, Object> egress,
+                                    Map<String, Object> storage) {
         String networkMode = string(docker, "network_mode", "host");
         long apiTimeoutSeconds = number(docker, "api_timeout", 180);
         String hostIp = string(docker, "host_ip", null);
@@ -95,7 +124,8 @@ public record DockerRuntimeConfig(
         String bindAddress = string(docker, "port_bind_address", "0.0.0.0");
         return new DockerRuntimeConfig(networkMode, Duration.ofSeconds(apiTimeoutSeconds), hostIp, drop, apparmor,
             noNewPrivileges, seccomp, pidsLimit, bindAddress, string(server, "host", null), string(server, "eip", null),
-            ociRuntime(secureRuntime), string(egress, "image", null));
+            ociRuntime(secureRuntime), string(egress, "image", null),
+            hostPaths(storage), null, string(egress, "mode", "dns"), bool(egress, "disable_ipv6", true));
     }
 
     /** Whether sandboxes share the host's network namespace (nothing is published). */
@@ -200,6 +230,22 @@ public record DockerRuntimeConfig(
         List<String> result = new ArrayList<>();
         for (Object item : list) {
             result.add(String.valueOf(item).trim().toUpperCase(Locale.ROOT));
+        }
+        return result;
+    }
+
+    /** {@code [storage] allowed_host_paths} as written (the server's configuration already checked it). */
+    private static List<String> hostPaths(Map<String, Object> storage) {
+        Object value = storage.get("allowed_host_paths");
+        if (value == null) {
+            return List.of();
+        }
+        if (!(value instanceof List<?> list)) {
+            throw invalid("storage.allowed_host_paths must be a list of strings.");
+        }
+        List<String> result = new ArrayList<>();
+        for (Object item : list) {
+            result.add(String.valueOf(item).trim());
         }
         return result;
     }

@@ -57,7 +57,9 @@ public final class DockerRuntimeProvider implements SandboxRuntimeProvider {
                     "Cannot read the Docker engine's OCI runtimes: " + DockerErrors.describe(e), e);
             }
         }
-        return new DockerSandboxRuntime(config, client, clock);
+        String dockerHost = environment.getOrDefault("DOCKER_HOST", DEFAULT_DOCKER_HOST);
+        boolean localEngine = dockerHost.isBlank() || dockerHost.startsWith("unix://") || dockerHost.startsWith("npipe://");
+        return new DockerSandboxRuntime(config, client, clock, localEngine);
     }
 
     /**

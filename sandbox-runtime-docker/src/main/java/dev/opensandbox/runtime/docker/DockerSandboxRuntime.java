@@ -9,6 +9,7 @@ import com.github.dockerjava.api.command.LogContainerCmd;
 import com.github.dockerjava.api.command.PullImageCmd;
 import com.github.dockerjava.api.command.PullImageResultCallback;
 import com.github.dockerjava.api.model.AuthConfig;
+import com.github.dockerjava.api.model.Bind;
 import com.github.dockerjava.api.model.Capability;
 import com.github.dockerjava.api.model.Container;
 import com.github.dockerjava.api.model.ContainerNetwork;
@@ -34,6 +35,8 @@ import dev.opensandbox.core.Sandbox;
 import dev.opensandbox.core.SandboxException;
 import dev.opensandbox.core.SandboxId;
 import dev.opensandbox.core.SandboxSpec;
+import dev.opensandbox.core.VolumeBackend;
+import dev.opensandbox.core.VolumeSpec;
 import dev.opensandbox.core.SandboxState;
 import dev.opensandbox.core.SandboxStatus;
 import dev.opensandbox.core.spi.EndpointPurpose;
@@ -86,9 +89,13 @@ final class DockerSandboxRuntime implements SandboxRuntime {
     private static final Logger LOG = LoggerFactory.getLogger(DockerSandboxRuntime.class);
 
     private static final RuntimeCapabilities CAPABILITIES =
-        new RuntimeCapabilities(DockerErrors.NAMESPACE, true, true, true, true, false, false);
+        new RuntimeCapabilities(DockerErrors.NAMESPACE, true, true, true, true, true, false);
 
     private final DockerRuntimeConfig config;
+    private final DockerVolumes volumes;
+    private final ExecdInjection injection;
+    private final EgressSidecar egress;
+    static final String EXECD_PORT_IN_USE = "DOCKER::EXECD_PORT_IN_USE";
     private final DockerClient docker;
     private volatile Platform daemonPlatform;
     private final Clock clock;
@@ -97,11 +104,24 @@ final class DockerSandboxRuntime implements SandboxRuntime {
     private final Map<String, Map<String, String>> imageLabelsById = new ConcurrentHashMap<>();
     private volatile String publicHost;
 
+    /** A runtime on an engine that shares the server's filesystem (a local socket). */
     DockerSandboxRuntime(DockerRuntimeConfig config, DockerClient docker, Clock clock) {
+        this(config, docker, clock, true);
+    }
+
+    /**
+     * @param localEngine whether the engine shares the server's filesystem, so host-path volumes
+     *                    can be resolved (symlinks) and created from here
+     */
+    DockerSandboxRuntime(DockerRuntimeConfig config, DockerClient docker, Clock clock, boolean localEngine) {
         this.config = config;
         this.docker = docker;
         this.clock = clock;
         this.dropCapabilities = capabilities(config.dropCapabilities());
+        this.volumes = new DockerVolumes(docker, config.allowedHostPaths(), localEngine);
+        this.injection = new ExecdInjection(docker, config.execdImage(),
+            (image, platform) -> ensureImage(image, null, platform), clock);
+        this.egress = new EgressSidecar(docker, config, (image, platform) -> ensureImage(image, null, platform));
     }
 
     private static List<Capability> capabilities(List<String> names) {
@@ -137,10 +157,24 @@ final class DockerSandboxRuntime implements SandboxRuntime {
             if (config.egressImage() == null) {
                 throw invalid("egress.image must be configured when networkPolicy is provided.");
             }
-            throw invalid("networkPolicy is not supported by this server's Docker runtime yet.");
+            if (config.hostNetwork() || config.userDefinedNetwork()) {
+                throw invalid("networkPolicy needs docker.network_mode = \"bridge\" (it is \"" + config.networkMode()
+                    + "\"): the egress sidecar owns the sandbox's network namespace on the default bridge.");
+            }
         }
-        if (!spec.volumes().isEmpty()) {
-            throw invalid("volumes are not supported by this server's Docker runtime yet.");
+        if (config.execdImage() != null && spec.entrypoint() != null && spec.entrypoint().size() == 1) {
+            try {
+                ExecdInjection.command(spec.entrypoint());
+            } catch (IllegalArgumentException e) {
+                throw new InvalidRequestException(ErrorCodes.INVALID_PARAMETER, "entrypoint: " + e.getMessage());
+            }
+        }
+        for (VolumeSpec volume : spec.volumes()) {
+            if (volume.backend() instanceof VolumeBackend.Ossfs) {
+                throw new InvalidRequestException(DockerVolumes.VOLUME_OSSFS_UNAVAILABLE, "Volume '" + volume.name()
+                    + "': ossfs volumes are not supported by this server's Docker runtime; mount the bucket on the "
+                    + "host and use a host volume under [storage] allowed_host_paths instead.");
+            }
         }
         if (spec.platform() != null && "windows".equalsIgnoreCase(spec.platform().os())) {
             throw invalid("platform.os 'windows' is not supported by this server's Docker runtime.");
@@ -158,14 +192,67 @@ final class DockerSandboxRuntime implements SandboxRuntime {
         if (config.userDefinedNetwork()) {
             ensureNetworkExists(networkMode);
         }
+        ExecdInjection.Archives execd = null;
+        if (config.execdImage() != null) {
+            refuseASecondHostModeDaemon(networkMode);
+            execd = injection.archives(spec.platform() == null ? "default"
+                : spec.platform().os() + "/" + spec.platform().arch(), spec.platform());
+        }
+        // Last of the preparations: what they create is removed again if anything after them fails.
+        DockerVolumes.Prepared mounts = volumes.prepare(spec.volumes());
+        List<String> createdVolumes = new ArrayList<>(mounts.created());
+        List<String> deleteWithSandbox = new ArrayList<>(mounts.deleteWithSandbox());
+        List<String> binds = new ArrayList<>(mounts.binds());
+        Map<String, String> envVars = new LinkedHashMap<>(spec.env());
+        EgressSidecar.Started sidecar = null;
+        if (spec.networkPolicy() != null) {
+            try {
+                String runtimeVolume = null;
+                if (spec.credentialProxy()) {
+                    runtimeVolume = "opensandbox-runtime-" + id;
+                    volumes.createManaged(runtimeVolume);
+                    createdVolumes.add(runtimeVolume);
+                    deleteWithSandbox.add(runtimeVolume);
+                    binds.add(runtimeVolume + ":" + ExecdInjection.INSTALL_DIR + ":rw");
+                    envVars.put(EgressSidecar.TRANSPARENT_ENV, "true");
+                }
+                sidecar = egress.start(id, spec.networkPolicy(), spec.credentialProxy(), runtimeVolume);
+            } catch (RuntimeException e) {
+                volumes.removeManaged(createdVolumes);
+                throw e;
+            }
+            networkMode = "container:" + sidecar.containerId();
+        }
+        Map<String, String> labels = labels(request, networkMode);
+        if (!deleteWithSandbox.isEmpty()) {
+            labels.put(Labels.VOLUME_MANAGED_BY, JsonStrings.encode(deleteWithSandbox));
+        }
+        HostConfig hostConfig = hostConfig(request.limits(), networkMode);
+        if (sidecar != null) {
+            labels.put(Labels.EGRESS_AUTH_TOKEN, sidecar.token());
+            labels.put(Labels.EMBEDDING_PROXY_PORT, Integer.toString(sidecar.execdHostPort()));
+            labels.put(Labels.HTTP_PORT, Integer.toString(sidecar.httpHostPort()));
+            // The namespace is the sidecar's: only it may change the firewall.
+            List<Capability> drop = new ArrayList<>(dropCapabilities);
+            if (!drop.contains(Capability.NET_ADMIN)) {
+                drop.add(Capability.NET_ADMIN);
+            }
+            hostConfig.withCapDrop(drop.toArray(new Capability[0]));
+        }
+        if (!binds.isEmpty()) {
+            hostConfig.withBinds(binds.stream().map(Bind::parse).toList());
+        }
 
         CreateContainerCmd create = docker.createContainerCmd(image)
             .withName(containerName(id))
-            .withLabels(labels(request, networkMode))
-            .withEnv(env(spec.env()))
+            .withLabels(labels)
+            .withEnv(env(envVars))
             // The requested argv exactly: the image's ENTRYPOINT never wraps it, its CMD is not appended.
-            .withEntrypoint(request.entrypoint())
-            .withHostConfig(hostConfig(request.limits(), networkMode));
+            .withEntrypoint(execd == null ? request.entrypoint() : ExecdInjection.entrypoint())
+            .withHostConfig(hostConfig);
+        if (execd != null) {
+            create.withCmd(ExecdInjection.command(request.entrypoint()));
+        }
         if (publishesPorts(networkMode)) {
             create.withExposedPorts(ExposedPort.tcp(EXECD_PORT), ExposedPort.tcp(HTTP_PORT));
         }
@@ -181,13 +268,24 @@ final class DockerSandboxRuntime implements SandboxRuntime {
                 // A timed-out create may still have made the container: reap whatever carries this id.
                 removeQuietly(id);
             }
+            if (sidecar != null) {
+                egress.remove(id);
+            }
+            volumes.removeManaged(createdVolumes);
             throw startFailed(id, e);
         }
         try {
+            if (execd != null) {
+                injection.install(containerId, execd);
+            }
             docker.startContainerCmd(containerId).exec();
         } catch (RuntimeException e) {
             removeContainerQuietly(id, containerId);
-            throw startFailed(id, e);
+            if (sidecar != null) {
+                egress.remove(id);
+            }
+            volumes.removeManaged(createdVolumes);
+            throw e instanceof SandboxException known ? known : startFailed(id, e);
         }
         LOG.info("Sandbox {} started in container {} ({} network)", id, shortId(containerId), networkMode);
 
@@ -197,6 +295,27 @@ final class DockerSandboxRuntime implements SandboxRuntime {
             "Sandbox container started successfully.", request.createdAt());
         return new Sandbox(id, snapshotId == null ? image : null, snapshotId, spec.platform(), status, spec.metadata(),
             request.entrypoint(), expiresAt, request.createdAt());
+    }
+
+    /**
+     * An injected daemon listens on 44772 of the network namespace it runs in: in host mode every
+     * sandbox shares the host's, so a second one could not bind it and its clients would reach the
+     * first sandbox (upstream routes them there silently). Refused instead.
+     */
+    private void refuseASecondHostModeDaemon(String networkMode) {
+        if (!networkMode.equalsIgnoreCase("host")) {
+            return;
+        }
+        List<Container> existing = docker.listContainersCmd()
+            .withLabelFilter(Map.of(ContainerMapper.NETWORK_MODE_LABEL, "host")).exec();
+        for (Container container : existing) {
+            Map<String, String> labels = container.getLabels();
+            if (labels != null && labels.containsKey(Labels.ID) && !labels.containsKey(Labels.EGRESS_SIDECAR_FOR)) {
+                throw new ConflictException(EXECD_PORT_IN_USE, "Sandbox " + labels.get(Labels.ID) + " already runs an "
+                    + "injected execd on port " + EXECD_PORT + " of the host network: with [runtime] execd_image, host "
+                    + "network mode runs one sandbox at a time. Use docker.network_mode = \"bridge\" for more.");
+            }
+        }
     }
 
     private RuntimeFailureException startFailed(SandboxId id, RuntimeException cause) {
@@ -327,6 +446,7 @@ final class DockerSandboxRuntime implements SandboxRuntime {
     }
 
     private void pull(String image, RegistryAuth auth, Platform platform) {
+        DockerSnapshots.refusePull(image, platform);
         LOG.info("Pulling image {}", image);
         PullImageCmd pull = pullCommand(image);
         if (auth != null) {
@@ -548,20 +668,30 @@ final class DockerSandboxRuntime implements SandboxRuntime {
             throw new RuntimeFailureException(DockerErrors.DELETE_FAILED,
                 "Failed to delete sandbox " + id + ": " + DockerErrors.describe(e), e);
         }
+        List<String> managedVolumes = new ArrayList<>();
         for (Container container : targets) {
-            try {
-                docker.removeContainerCmd(container.getId()).withForce(true).withRemoveVolumes(true).exec();
-            } catch (com.github.dockerjava.api.exception.NotFoundException alreadyGone) {
-                // idempotent
-            } catch (com.github.dockerjava.api.exception.ConflictException e) {
-                if (!DockerErrors.describe(e).contains("already in progress")) {
+            String managed = container.getLabels() == null ? null : container.getLabels().get(Labels.VOLUME_MANAGED_BY);
+            JsonStrings.decode(managed).ifPresent(managedVolumes::addAll);
+        }
+        try {
+            for (Container container : targets) {
+                try {
+                    docker.removeContainerCmd(container.getId()).withForce(true).withRemoveVolumes(true).exec();
+                } catch (com.github.dockerjava.api.exception.NotFoundException alreadyGone) {
+                    // idempotent
+                } catch (com.github.dockerjava.api.exception.ConflictException e) {
+                    if (!DockerErrors.describe(e).contains("already in progress")) {
+                        throw new RuntimeFailureException(DockerErrors.DELETE_FAILED,
+                            "Failed to delete sandbox " + id + ": " + DockerErrors.describe(e), e);
+                    }
+                } catch (RuntimeException e) {
                     throw new RuntimeFailureException(DockerErrors.DELETE_FAILED,
                         "Failed to delete sandbox " + id + ": " + DockerErrors.describe(e), e);
                 }
-            } catch (RuntimeException e) {
-                throw new RuntimeFailureException(DockerErrors.DELETE_FAILED,
-                    "Failed to delete sandbox " + id + ": " + DockerErrors.describe(e), e);
             }
+        } finally {
+            // Even after a failed removal (upstream kept volumes only then, W5, and always on expiry).
+            volumes.removeManaged(managedVolumes);
         }
         if (!targets.isEmpty()) {
             LOG.info("Sandbox {} removed ({} container(s))", id, targets.size());
@@ -575,6 +705,7 @@ final class DockerSandboxRuntime implements SandboxRuntime {
      */
     @Override
     public void reapOrphans() {
+        injection.reapHelpers();
         Set<String> managed = new HashSet<>();
         for (Container container : docker.listContainersCmd().withShowAll(true).withLabelFilter(List.of(Labels.ID)).exec()) {
             managed.add(container.getLabels().get(Labels.ID));
@@ -668,8 +799,21 @@ final class DockerSandboxRuntime implements SandboxRuntime {
         Map<String, String> labels = container.getConfig() == null || container.getConfig().getLabels() == null
             ? Map.of() : container.getConfig().getLabels();
         String mode = createdNetworkMode(container, labels);
-        return Endpoints.resolve(mode, port, purpose, new Endpoints.Facts(labels, publishedPorts(container),
+        if (purpose == EndpointPurpose.INTERNAL && mode.toLowerCase(Locale.ROOT).startsWith("container:")) {
+            // The sandbox shares the namespace of another container (its egress sidecar): every port of
+            // the sandbox is that container's address, no execd relay needed (upstream went through it).
+            String owner = namespaceOwnerAddress(mode.substring("container:".length()));
+            if (owner != null) {
+                return Endpoint.of(owner + ":" + port);
+            }
+        }
+        Endpoint endpoint = Endpoints.resolve(mode, port, purpose, new Endpoints.Facts(labels, publishedPorts(container),
             containerIp(container, mode)), this::publicHost, internalHostForPublishedPorts());
+        String egressToken = blankToNull(labels.get(Labels.EGRESS_AUTH_TOKEN));
+        if (port == EgressSidecar.API_PORT && egressToken != null && purpose == EndpointPurpose.EXTERNAL) {
+            endpoint = endpoint.withHeader(EgressSidecar.AUTH_HEADER, egressToken);
+        }
+        return endpoint;
     }
 
     /** How the container was created (W10): our label, else its HostConfig, never today's config. */
@@ -683,7 +827,7 @@ final class DockerSandboxRuntime implements SandboxRuntime {
         return mode == null ? "default" : mode;
     }
 
-    private static Map<Integer, Integer> publishedPorts(InspectContainerResponse container) {
+    static Map<Integer, Integer> publishedPorts(InspectContainerResponse container) {
         Map<Integer, Integer> published = new LinkedHashMap<>();
         NetworkSettings settings = container.getNetworkSettings();
         if (settings == null || settings.getPorts() == null) {
@@ -706,6 +850,20 @@ final class DockerSandboxRuntime implements SandboxRuntime {
 
     // The top-level IPAddress is deprecated (gone in API 1.44) but is all some older engines fill in: keep it as a fallback.
     @SuppressWarnings("deprecation")
+    private String namespaceOwnerAddress(String containerId) {
+        try {
+            return bridgeAddress(docker.inspectContainerCmd(containerId).exec());
+        } catch (RuntimeException e) {
+            LOG.debug("namespace owner {} of a sandbox cannot be inspected: {}", containerId, DockerErrors.describe(e));
+            return null;
+        }
+    }
+
+    /** The address of a container on the default bridge, or null. */
+    static String bridgeAddress(InspectContainerResponse container) {
+        return containerIp(container, "bridge");
+    }
+
     private static String containerIp(InspectContainerResponse container, String mode) {
         NetworkSettings settings = container.getNetworkSettings();
         if (settings == null) {
@@ -1139,6 +1297,29 @@ final class DockerSandboxRuntime implements SandboxRuntime {
 
     private static String joinAbsolute(List<String> segments) {
         return "/" + String.join("/", segments);
+    }
+
+    // ---------------------------------------------------------------- snapshots
+
+    /** {@code docker commit} to {@code opensandbox-snapshots:<snapshotId>}, running or paused; see {@link DockerSnapshots}. */
+    @Override
+    public String commitSnapshot(SandboxId id, String snapshotId) {
+        return snapshots().commit(id, requireContainer(id), snapshotId);
+    }
+
+    /** Idempotent; an image a container still uses is a {@code SNAPSHOT::DELETE_CONFLICT}. */
+    @Override
+    public void deleteSnapshotImage(String image) {
+        snapshots().delete(image);
+    }
+
+    @Override
+    public boolean snapshotImageExists(String image) {
+        return snapshots().exists(image);
+    }
+
+    private DockerSnapshots snapshots() {
+        return new DockerSnapshots(docker, config.apiTimeout(), this::sandboxNotFound);
     }
 
     // ---------------------------------------------------------------- misc

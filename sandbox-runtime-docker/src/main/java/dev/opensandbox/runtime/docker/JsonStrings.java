@@ -39,7 +39,7 @@ final class JsonStrings {
         }
     }
 
-    private static void appendString(StringBuilder json, String value) {
+    static void appendString(StringBuilder json, String value) {
         json.append('"');
         for (int i = 0; i < value.length(); i++) {
             char c = value.charAt(i);

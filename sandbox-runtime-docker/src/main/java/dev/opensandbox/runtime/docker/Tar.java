@@ -29,6 +29,16 @@ final class Tar {
         return new ByteArrayInputStream(new byte[2 * BLOCK]);
     }
 
+    /** An archive of directory entries only (relative, parents first, mode 0755). */
+    static InputStream directories(List<String> dirs, Instant modified) {
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        for (String dir : dirs) {
+            writeHeader(out, dir.endsWith("/") ? dir : dir + "/", 0, 0755, modified.getEpochSecond(), '5');
+        }
+        out.writeBytes(new byte[2 * BLOCK]);
+        return new ByteArrayInputStream(out.toByteArray());
+    }
+
     /**
      * An archive holding the directories {@code dirs} (relative, parents first, mode 0755) and
      * then the file {@code file} (relative) with {@code size} bytes read from {@code content}.

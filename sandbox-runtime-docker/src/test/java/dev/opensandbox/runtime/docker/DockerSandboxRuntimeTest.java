@@ -136,14 +136,18 @@ class DockerSandboxRuntimeTest {
     }
 
     @Test
-    void volumesAreRefusedForNow() {
-        SandboxSpec spec = SandboxSpec.builder().image("busybox").entrypoint("sleep", "1")
+    void hostAndNamedVolumesAreAcceptedAndOssfsIsRefusedWithoutItsCredentialsInTheMessage() {
+        SandboxSpec host = SandboxSpec.builder().image("busybox").entrypoint("sleep", "1")
             .volume(new VolumeSpec("data", "/data", false, null, new VolumeBackend.Host("/srv/data"))).build();
+        runtime(bridge()).validate(host);
 
-        InvalidRequestException e = assertThrows(InvalidRequestException.class, () -> runtime(bridge()).validate(spec));
+        SandboxSpec ossfs = SandboxSpec.builder().image("busybox").entrypoint("sleep", "1")
+            .volume(new VolumeSpec("oss", "/oss", false, null,
+                new VolumeBackend.Ossfs("bucket", "oss.example.com", "2.0", List.of(), "AK-ID", "AK-SECRET"))).build();
+        InvalidRequestException e = assertThrows(InvalidRequestException.class, () -> runtime(bridge()).validate(ossfs));
 
-        assertEquals("SANDBOX::INVALID_PARAMETER", e.code());
-        assertTrue(e.getMessage().contains("volumes"), e.getMessage());
+        assertEquals("VOLUME::OSSFS_UNAVAILABLE", e.code());
+        assertTrue(e.getMessage().contains("oss") && !e.getMessage().contains("AK-SECRET"), e.getMessage());
     }
 
     @Test
