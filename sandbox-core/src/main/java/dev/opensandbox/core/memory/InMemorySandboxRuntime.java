@@ -343,6 +343,11 @@ public final class InMemorySandboxRuntime implements SandboxRuntime {
     }
 
     @Override
+    public Optional<String> snapshotImageFor(String snapshotId) {
+        return Optional.of(SNAPSHOT_REPOSITORY + ":" + Objects.requireNonNull(snapshotId, "snapshotId"));
+    }
+
+    @Override
     public boolean snapshotImageExists(String image) {
         return snapshotImages.containsKey(image);
     }

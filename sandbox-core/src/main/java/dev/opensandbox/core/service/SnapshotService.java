@@ -84,8 +84,9 @@ public final class SnapshotService {
             outcome = accepted.withRestoreImage(image).transition(SnapshotState.Ready, "snapshot_runtime_ready",
                 "Snapshot image created successfully.", now());
         } catch (SandboxException e) {
-            outcome = accepted.transition(SnapshotState.Failed, "snapshot_runtime_failed",
-                e.code() + ": " + e.getMessage(), now());
+            String reason = e.kind() == SandboxException.Kind.DEADLINE_EXCEEDED ? "snapshot_runtime_timeout"
+                : "snapshot_runtime_failed";
+            outcome = accepted.transition(SnapshotState.Failed, reason, e.code() + ": " + e.getMessage(), now());
         } catch (RuntimeException e) {
             outcome = accepted.transition(SnapshotState.Failed, "snapshot_runtime_failed", String.valueOf(e.getMessage()),
                 now());
@@ -154,6 +155,36 @@ public final class SnapshotService {
      * Finishes what a previous run left: a snapshot still {@code Creating} is Ready if its image
      * exists, else Failed (the commit died with the process); a {@code Deleting} one is deleted.
      */
+    /**
+     * A snapshot the server stopped creating: Ready when its image was made after all (as
+     * upstream), else Failed; a runtime that cannot tell which image it would have made fails it.
+     */
+    private SnapshotRecord recovered(SnapshotRecord record) {
+        if (!runtime.capabilities().snapshots()) {
+            return record.transition(SnapshotState.Failed, "snapshot_recovery_not_supported",
+                "The server stopped while the snapshot was being created, and this runtime has no snapshots.", now());
+        }
+        java.util.Optional<String> image = runtime.snapshotImageFor(record.id());
+        if (image.isEmpty()) {
+            return record.transition(SnapshotState.Failed, "snapshot_recovery_failed",
+                "The server stopped while the snapshot was being created.", now());
+        }
+        boolean exists;
+        try {
+            exists = runtime.snapshotImageExists(image.get());
+        } catch (RuntimeException e) {
+            return record.transition(SnapshotState.Failed, "snapshot_recovery_inspect_failed",
+                "The server stopped while the snapshot was being created, and its image could not be inspected: "
+                    + e.getMessage(), now());
+        }
+        if (exists) {
+            return record.withRestoreImage(image.get()).transition(SnapshotState.Ready, "snapshot_recovery_ready",
+                "The snapshot image was found after a restart.", now());
+        }
+        return record.transition(SnapshotState.Failed, "snapshot_recovery_missing_image",
+            "The server stopped before the snapshot image was created.", now());
+    }
+
     public void recover() {
         List<SnapshotRecord> unfinished = store.findSnapshotsInStates(List.of(SnapshotState.Creating, SnapshotState.Deleting));
         for (SnapshotRecord record : unfinished) {
@@ -164,8 +195,7 @@ public final class SnapshotService {
                     }
                     store.deleteSnapshot(record.id());
                 } else {
-                    store.replaceSnapshotIfState(SnapshotState.Creating, record.transition(SnapshotState.Failed,
-                        "snapshot_recovery_failed", "The server stopped while the snapshot was being created.", now()));
+                    store.replaceSnapshotIfState(SnapshotState.Creating, recovered(record));
                 }
             } catch (RuntimeException e) {
                 LOG.warn("snapshot={} action=snapshot-recover error={}", record.id(), e.toString());

@@ -114,6 +114,11 @@ public abstract class ForwardingSandboxRuntime implements SandboxRuntime {
     }
 
     @Override
+    public Optional<String> snapshotImageFor(String snapshotId) {
+        return delegate.snapshotImageFor(snapshotId);
+    }
+
+    @Override
     public ResourceUsage stats(SandboxId id) {
         return delegate.stats(id);
     }

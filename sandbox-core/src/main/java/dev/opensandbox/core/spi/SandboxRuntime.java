@@ -205,6 +205,15 @@ public interface SandboxRuntime extends AutoCloseable {
         throw unsupported("deleteSnapshotImage");
     }
 
+    /**
+     * The image {@link #commitSnapshot} makes for a snapshot id, when the runtime names it
+     * deterministically, so that a snapshot interrupted by a crash can be recovered by looking
+     * for it. Empty by default (such snapshots are then marked failed).
+     */
+    default Optional<String> snapshotImageFor(String snapshotId) {
+        return Optional.empty();
+    }
+
     /** Whether a snapshot image exists. Requires {@link RuntimeCapabilities#snapshots()}. */
     default boolean snapshotImageExists(String image) {
         throw unsupported("snapshotImageExists");

@@ -1314,6 +1314,11 @@ final class DockerSandboxRuntime implements SandboxRuntime {
     }
 
     @Override
+    public Optional<String> snapshotImageFor(String snapshotId) {
+        return Optional.of(DockerSnapshots.imageOf(snapshotId));
+    }
+
+    @Override
     public boolean snapshotImageExists(String image) {
         return snapshots().exists(image);
     }
