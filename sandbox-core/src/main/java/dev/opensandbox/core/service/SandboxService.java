@@ -264,6 +264,7 @@ public final class SandboxService implements AutoCloseable {
                 throw new ConflictException(ErrorCodes.INVALID_EXPIRATION,
                     "Sandbox " + id + " does not have automatic expiration enabled.");
             }
+            runtime.renewExpiration(id, newExpiresAt);
             updateRecord(sandbox, record -> record.withExpiresAt(newExpiresAt));
             expiry.schedule(id, newExpiresAt);
             LOG.info("sandbox={} action=renew expiresAt={}", id, newExpiresAt);
@@ -308,6 +309,7 @@ public final class SandboxService implements AutoCloseable {
         MetadataRules.validatePatch(patch);
         return locks.withLock(id, () -> {
             Sandbox sandbox = get(id);
+            runtime.patchMetadata(id, patch);
             SandboxRecord updated = updateRecord(sandbox,
                 record -> record.withMetadata(MetadataRules.applyMergePatch(record.metadata(), patch)));
             return sandbox.withMetadata(updated.metadata());

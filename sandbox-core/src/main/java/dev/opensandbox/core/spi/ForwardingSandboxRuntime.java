@@ -114,6 +114,16 @@ public abstract class ForwardingSandboxRuntime implements SandboxRuntime {
     }
 
     @Override
+    public void renewExpiration(SandboxId id, Instant expiresAt) {
+        delegate.renewExpiration(id, expiresAt);
+    }
+
+    @Override
+    public void patchMetadata(SandboxId id, java.util.Map<String, String> patch) {
+        delegate.patchMetadata(id, patch);
+    }
+
+    @Override
     public Optional<String> snapshotImageFor(String snapshotId) {
         return delegate.snapshotImageFor(snapshotId);
     }

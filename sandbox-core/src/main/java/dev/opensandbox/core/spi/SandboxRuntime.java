@@ -107,6 +107,23 @@ public interface SandboxRuntime extends AutoCloseable {
     }
 
     /**
+     * Records a renewal where the platform enforces expiry itself (Kubernetes: the controller
+     * deletes a workload at its {@code expireTime}). Called under the sandbox's lock before the
+     * core stores the renewal; a failure leaves the old expiry in place. The default does nothing:
+     * the core's store and timers own expiry.
+     */
+    default void renewExpiration(SandboxId id, Instant expiresAt) {
+    }
+
+    /**
+     * Applies an RFC 7396 metadata patch ({@code null} removes a key) where the platform keeps
+     * metadata too (Kubernetes labels). Called under the sandbox's lock before the core stores
+     * it. The default does nothing: the core's store owns metadata changes.
+     */
+    default void patchMetadata(SandboxId id, java.util.Map<String, String> patch) {
+    }
+
+    /**
      * Resolves where {@code port} of a sandbox can be reached. Does not check that anything
      * listens on the port nor the sandbox state: clients ask right after create. Derived from
      * how the sandbox was created, not from today's configuration.

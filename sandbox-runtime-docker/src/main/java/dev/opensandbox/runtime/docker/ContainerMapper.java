@@ -3,6 +3,7 @@ package dev.opensandbox.runtime.docker;
 import com.github.dockerjava.api.command.InspectContainerResponse;
 import com.github.dockerjava.api.model.Container;
 import com.github.dockerjava.api.model.ContainerConfig;
+import dev.opensandbox.core.LabelJson;
 import dev.opensandbox.core.Labels;
 import dev.opensandbox.core.Platform;
 import dev.opensandbox.core.Sandbox;
@@ -170,7 +171,7 @@ final class ContainerMapper {
         }
         String snapshotId = blankToNull(labels.get(Labels.SNAPSHOT_ID));
         String image = snapshotId != null ? null : Optional.ofNullable(blankToNull(labels.get(IMAGE_LABEL))).orElse(fallbackImage);
-        List<String> entrypoint = JsonStrings.decode(labels.get(ENTRYPOINT_LABEL)).orElse(fallbackEntrypoint);
+        List<String> entrypoint = LabelJson.decode(labels.get(ENTRYPOINT_LABEL)).orElse(fallbackEntrypoint);
         return Optional.of(new Sandbox(id.get(), image, snapshotId, platform(labels), status,
             userMetadata(labels, imageLabels), entrypoint, expiresAt(id.get(), labels, created), created));
     }

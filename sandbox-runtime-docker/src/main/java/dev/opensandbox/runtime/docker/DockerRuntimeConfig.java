@@ -38,6 +38,8 @@ import java.util.Set;
  *                         sandbox, or null when the server answers the execd API itself
  * @param egressMode       {@code [egress] mode}: {@code dns} (default) or {@code dns+nft}
  * @param egressDisableIpv6 {@code [egress] disable_ipv6} (default true): IPv6 off in a sidecar's namespace
+ * @param ossfsMountRoot   {@code [storage] ossfs_mount_root} (default {@code /mnt/ossfs}): where OSS buckets
+ *                         are mounted on the host
  */
 public record DockerRuntimeConfig(
         String networkMode,
@@ -56,7 +58,8 @@ public record DockerRuntimeConfig(
         List<String> allowedHostPaths,
         String execdImage,
         String egressMode,
-        boolean egressDisableIpv6) {
+        boolean egressDisableIpv6,
+        String ossfsMountRoot) {
 
     /** Upstream's default {@code drop_capabilities}. */
     public static final List<String> DEFAULT_DROP_CAPABILITIES = List.of("AUDIT_WRITE", "MKNOD", "NET_ADMIN",
@@ -79,6 +82,7 @@ public record DockerRuntimeConfig(
         }
         Objects.requireNonNull(portBindAddress, "portBindAddress");
         allowedHostPaths = allowedHostPaths == null ? List.of() : List.copyOf(allowedHostPaths);
+        ossfsMountRoot = ossfsMountRoot == null || ossfsMountRoot.isBlank() ? "/mnt/ossfs" : ossfsMountRoot.strip();
         egressMode = egressMode == null || egressMode.isBlank() ? "dns" : egressMode.strip();
         if (!egressMode.equals("dns") && !egressMode.equals("dns+nft")) {
             throw invalid("egress.mode must be \"dns\" or \"dns+nft\", got \"" + egressMode + "\".");
@@ -88,7 +92,7 @@ public record DockerRuntimeConfig(
     /** The defaults of upstream with no configuration at all: host network mode. */
     public static DockerRuntimeConfig defaults() {
         return new DockerRuntimeConfig("host", Duration.ofSeconds(180), null, DEFAULT_DROP_CAPABILITIES, null, true,
-            null, 4096, "0.0.0.0", null, null, null, null, List.of(), null, "dns", true);
+            null, 4096, "0.0.0.0", null, null, null, null, List.of(), null, "dns", true, "/mnt/ossfs");
     }
 
     /** Reads the configuration from the sections of {@code context}. */
@@ -102,7 +106,7 @@ public record DockerRuntimeConfig(
     public DockerRuntimeConfig withExecdImage(String image) {
         return new DockerRuntimeConfig(networkMode, apiTimeout, hostIp, dropCapabilities, apparmorProfile, noNewPrivileges,
             seccompProfile, pidsLimit, portBindAddress, serverHost, serverEip, ociRuntime, egressImage, allowedHostPaths,
-            image == null || image.isBlank() ? null : image.strip(), egressMode, egressDisableIpv6);
+            image == null || image.isBlank() ? null : image.strip(), egressMode, egressDisableIpv6, ossfsMountRoot);
     }
 
     static DockerRuntimeConfig from(Map<String, Object> docker, Map<String, Object> server,
@@ -125,7 +129,8 @@ public record DockerRuntimeConfig(
         return new DockerRuntimeConfig(networkMode, Duration.ofSeconds(apiTimeoutSeconds), hostIp, drop, apparmor,
             noNewPrivileges, seccomp, pidsLimit, bindAddress, string(server, "host", null), string(server, "eip", null),
             ociRuntime(secureRuntime), string(egress, "image", null),
-            hostPaths(storage), null, string(egress, "mode", "dns"), bool(egress, "disable_ipv6", true));
+            hostPaths(storage), null, string(egress, "mode", "dns"), bool(egress, "disable_ipv6", true),
+            string(storage, "ossfs_mount_root", "/mnt/ossfs"));
     }
 
     /** Whether sandboxes share the host's network namespace (nothing is published). */

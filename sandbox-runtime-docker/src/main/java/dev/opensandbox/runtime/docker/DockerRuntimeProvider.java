@@ -59,7 +59,8 @@ public final class DockerRuntimeProvider implements SandboxRuntimeProvider {
         }
         String dockerHost = environment.getOrDefault("DOCKER_HOST", DEFAULT_DOCKER_HOST);
         boolean localEngine = dockerHost.isBlank() || dockerHost.startsWith("unix://") || dockerHost.startsWith("npipe://");
-        return new DockerSandboxRuntime(config, client, clock, localEngine);
+        return new DockerSandboxRuntime(config, client, clock, localEngine,
+            OssfsMounts.pathOf(environment.get("PATH")));
     }
 
     /**

@@ -25,6 +25,7 @@ import dev.opensandbox.core.DeadlineExceededException;
 import dev.opensandbox.core.Endpoint;
 import dev.opensandbox.core.ErrorCodes;
 import dev.opensandbox.core.InvalidRequestException;
+import dev.opensandbox.core.LabelJson;
 import dev.opensandbox.core.Labels;
 import dev.opensandbox.core.NotFoundException;
 import dev.opensandbox.core.Platform;
@@ -35,10 +36,10 @@ import dev.opensandbox.core.Sandbox;
 import dev.opensandbox.core.SandboxException;
 import dev.opensandbox.core.SandboxId;
 import dev.opensandbox.core.SandboxSpec;
-import dev.opensandbox.core.VolumeBackend;
-import dev.opensandbox.core.VolumeSpec;
 import dev.opensandbox.core.SandboxState;
 import dev.opensandbox.core.SandboxStatus;
+import dev.opensandbox.core.VolumeBackend;
+import dev.opensandbox.core.VolumeSpec;
 import dev.opensandbox.core.spi.EndpointPurpose;
 import dev.opensandbox.core.spi.ExecHandle;
 import dev.opensandbox.core.spi.ExecOutput;
@@ -104,21 +105,25 @@ final class DockerSandboxRuntime implements SandboxRuntime {
     private final Map<String, Map<String, String>> imageLabelsById = new ConcurrentHashMap<>();
     private volatile String publicHost;
 
-    /** A runtime on an engine that shares the server's filesystem (a local socket). */
+    /** A runtime on an engine that shares the server's filesystem (a local socket), without ossfs tools. */
     DockerSandboxRuntime(DockerRuntimeConfig config, DockerClient docker, Clock clock) {
-        this(config, docker, clock, true);
+        this(config, docker, clock, true, List.of());
     }
 
     /**
      * @param localEngine whether the engine shares the server's filesystem, so host-path volumes
-     *                    can be resolved (symlinks) and created from here
+     *                    can be resolved (symlinks) and created, and OSS buckets mounted, from here
+     * @param toolPath    where host tools (ossfs, ossfs2, fusermount, umount) are looked for
      */
-    DockerSandboxRuntime(DockerRuntimeConfig config, DockerClient docker, Clock clock, boolean localEngine) {
+    DockerSandboxRuntime(DockerRuntimeConfig config, DockerClient docker, Clock clock, boolean localEngine,
+                         List<java.nio.file.Path> toolPath) {
         this.config = config;
         this.docker = docker;
         this.clock = clock;
         this.dropCapabilities = capabilities(config.dropCapabilities());
-        this.volumes = new DockerVolumes(docker, config.allowedHostPaths(), localEngine);
+        this.volumes = new DockerVolumes(docker, config.allowedHostPaths(), localEngine,
+            new OssfsMounts(config.ossfsMountRoot(), toolPath));
+        adoptOssfsMounts();
         this.injection = new ExecdInjection(docker, config.execdImage(),
             (image, platform) -> ensureImage(image, null, platform), clock);
         this.egress = new EgressSidecar(docker, config, (image, platform) -> ensureImage(image, null, platform));
@@ -170,11 +175,7 @@ final class DockerSandboxRuntime implements SandboxRuntime {
             }
         }
         for (VolumeSpec volume : spec.volumes()) {
-            if (volume.backend() instanceof VolumeBackend.Ossfs) {
-                throw new InvalidRequestException(DockerVolumes.VOLUME_OSSFS_UNAVAILABLE, "Volume '" + volume.name()
-                    + "': ossfs volumes are not supported by this server's Docker runtime; mount the bucket on the "
-                    + "host and use a host volume under [storage] allowed_host_paths instead.");
-            }
+            volumes.checkMountable(volume);
         }
         if (spec.platform() != null && "windows".equalsIgnoreCase(spec.platform().os())) {
             throw invalid("platform.os 'windows' is not supported by this server's Docker runtime.");
@@ -218,14 +219,17 @@ final class DockerSandboxRuntime implements SandboxRuntime {
                 }
                 sidecar = egress.start(id, spec.networkPolicy(), spec.credentialProxy(), runtimeVolume);
             } catch (RuntimeException e) {
-                volumes.removeManaged(createdVolumes);
+                volumes.release(mounts, createdVolumes);
                 throw e;
             }
             networkMode = "container:" + sidecar.containerId();
         }
         Map<String, String> labels = labels(request, networkMode);
         if (!deleteWithSandbox.isEmpty()) {
-            labels.put(Labels.VOLUME_MANAGED_BY, JsonStrings.encode(deleteWithSandbox));
+            labels.put(Labels.VOLUME_MANAGED_BY, LabelJson.encode(deleteWithSandbox));
+        }
+        if (!mounts.ossfsMounts().isEmpty()) {
+            labels.put(Labels.OSSFS_MOUNTS, LabelJson.encode(mounts.ossfsMounts()));
         }
         HostConfig hostConfig = hostConfig(request.limits(), networkMode);
         if (sidecar != null) {
@@ -271,7 +275,7 @@ final class DockerSandboxRuntime implements SandboxRuntime {
             if (sidecar != null) {
                 egress.remove(id);
             }
-            volumes.removeManaged(createdVolumes);
+            volumes.release(mounts, createdVolumes);
             throw startFailed(id, e);
         }
         try {
@@ -284,7 +288,7 @@ final class DockerSandboxRuntime implements SandboxRuntime {
             if (sidecar != null) {
                 egress.remove(id);
             }
-            volumes.removeManaged(createdVolumes);
+            volumes.release(mounts, createdVolumes);
             throw e instanceof SandboxException known ? known : startFailed(id, e);
         }
         LOG.info("Sandbox {} started in container {} ({} network)", id, shortId(containerId), networkMode);
@@ -347,7 +351,7 @@ final class DockerSandboxRuntime implements SandboxRuntime {
             labels.put(Labels.ACCESS_RENEW_EXTEND_SECONDS, extend.trim());
         }
         labels.put(ContainerMapper.IMAGE_LABEL, request.image().uri());
-        labels.put(ContainerMapper.ENTRYPOINT_LABEL, JsonStrings.encode(request.entrypoint()));
+        labels.put(ContainerMapper.ENTRYPOINT_LABEL, LabelJson.encode(request.entrypoint()));
         labels.put(ContainerMapper.NETWORK_MODE_LABEL, networkMode);
         return labels;
     }
@@ -669,9 +673,13 @@ final class DockerSandboxRuntime implements SandboxRuntime {
                 "Failed to delete sandbox " + id + ": " + DockerErrors.describe(e), e);
         }
         List<String> managedVolumes = new ArrayList<>();
+        List<String> ossfsMounts = new ArrayList<>();
         for (Container container : targets) {
-            String managed = container.getLabels() == null ? null : container.getLabels().get(Labels.VOLUME_MANAGED_BY);
-            JsonStrings.decode(managed).ifPresent(managedVolumes::addAll);
+            Map<String, String> containerLabels = container.getLabels() == null ? Map.of() : container.getLabels();
+            LabelJson.decode(containerLabels.get(Labels.VOLUME_MANAGED_BY)).ifPresent(managedVolumes::addAll);
+            if (containerLabels.containsKey(Labels.ID)) {
+                LabelJson.decode(containerLabels.get(Labels.OSSFS_MOUNTS)).ifPresent(ossfsMounts::addAll);
+            }
         }
         try {
             for (Container container : targets) {
@@ -692,6 +700,7 @@ final class DockerSandboxRuntime implements SandboxRuntime {
         } finally {
             // Even after a failed removal (upstream kept volumes only then, W5, and always on expiry).
             volumes.removeManaged(managedVolumes);
+            volumes.releaseOssfs(ossfsMounts);
         }
         if (!targets.isEmpty()) {
             LOG.info("Sandbox {} removed ({} container(s))", id, targets.size());
@@ -850,6 +859,22 @@ final class DockerSandboxRuntime implements SandboxRuntime {
 
     // The top-level IPAddress is deprecated (gone in API 1.44) but is all some older engines fill in: keep it as a fallback.
     @SuppressWarnings("deprecation")
+    /** Rebuilds the ossfs reference counts from the sandboxes that hold mounts (one list call). */
+    private void adoptOssfsMounts() {
+        try {
+            List<String> held = new ArrayList<>();
+            for (Container container : docker.listContainersCmd().withShowAll(true)
+                .withLabelFilter(List.of(Labels.OSSFS_MOUNTS)).exec()) {
+                if (container.getLabels() != null && container.getLabels().containsKey(Labels.ID)) {
+                    LabelJson.decode(container.getLabels().get(Labels.OSSFS_MOUNTS)).ifPresent(held::addAll);
+                }
+            }
+            volumes.adoptOssfs(held);
+        } catch (RuntimeException e) {
+            LOG.warn("Could not rebuild the ossfs mount counts: {}", DockerErrors.describe(e));
+        }
+    }
+
     private String namespaceOwnerAddress(String containerId) {
         try {
             return bridgeAddress(docker.inspectContainerCmd(containerId).exec());

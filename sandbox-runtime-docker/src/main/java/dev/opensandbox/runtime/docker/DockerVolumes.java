@@ -45,18 +45,57 @@ final class DockerVolumes {
     private final DockerClient docker;
     private final List<String> allowedHostPaths;
     private final boolean localEngine;
+    private final OssfsMounts ossfs;
 
-    DockerVolumes(DockerClient docker, List<String> allowedHostPaths, boolean localEngine) {
+    DockerVolumes(DockerClient docker, List<String> allowedHostPaths, boolean localEngine, OssfsMounts ossfs) {
         this.docker = docker;
         this.allowedHostPaths = List.copyOf(allowedHostPaths);
         this.localEngine = localEngine;
+        this.ossfs = ossfs;
     }
 
     /**
      * What a create needs: the binds, the volumes created for this request (removed again if the
      * create fails), and those to delete with the sandbox (recorded in its label).
      */
-    record Prepared(List<String> binds, List<String> created, List<String> deleteWithSandbox) {
+    record Prepared(List<String> binds, List<String> created, List<String> deleteWithSandbox, List<String> ossfsMounts) {
+    }
+
+    /**
+     * Refuses, before anything is created, an ossfs volume this server cannot mount: the engine
+     * must share the server's host and the ossfs tool of the requested version must be installed.
+     */
+    void checkMountable(VolumeSpec volume) {
+        if (!(volume.backend() instanceof VolumeBackend.Ossfs oss)) {
+            return;
+        }
+        if (!localEngine) {
+            throw new InvalidRequestException(VOLUME_OSSFS_UNAVAILABLE, "Volume '" + volume.name()
+                + "': ossfs volumes are mounted on the server's host, which is not the Docker engine's (DOCKER_HOST "
+                + "is remote).");
+        }
+        if (ossfs.tool(OssfsMounts.toolFor(oss)).isEmpty()) {
+            throw new InvalidRequestException(VOLUME_OSSFS_UNAVAILABLE, "Volume '" + volume.name() + "': ossfs "
+                + oss.version() + " volumes need the '" + OssfsMounts.toolFor(oss) + "' tool on the server's PATH.");
+        }
+    }
+
+    /** Undoes {@link #prepare} for a create that failed later. */
+    void release(Prepared prepared, List<String> alsoCreated) {
+        List<String> volumes = new ArrayList<>(prepared.created());
+        volumes.addAll(alsoCreated);
+        removeManaged(volumes);
+        releaseOssfs(prepared.ossfsMounts());
+    }
+
+    void releaseOssfs(List<String> mountPaths) {
+        for (String path : mountPaths) {
+            ossfs.release(path);
+        }
+    }
+
+    void adoptOssfs(List<String> mountPaths) {
+        ossfs.adopt(mountPaths);
     }
 
     /** Checks and prepares every volume; on any failure removes what it created and throws. */
@@ -64,6 +103,7 @@ final class DockerVolumes {
         List<String> binds = new ArrayList<>();
         List<String> created = new ArrayList<>();
         List<String> deleteWithSandbox = new ArrayList<>();
+        List<String> mounted = new ArrayList<>();
         try {
             for (VolumeSpec volume : volumes) {
                 String mode = volume.readOnly() ? "ro" : "rw";
@@ -72,17 +112,22 @@ final class DockerVolumes {
                 } else if (volume.backend() instanceof VolumeBackend.Pvc pvc) {
                     binds.add(namedSource(pvc, volume.subPath(), created, deleteWithSandbox) + ":" + volume.mountPath()
                         + ":" + mode);
-                } else if (volume.backend() instanceof VolumeBackend.Ossfs) {
-                    throw new InvalidRequestException(VOLUME_OSSFS_UNAVAILABLE, "Volume '" + volume.name()
-                        + "': ossfs volumes are not supported by this server's Docker runtime; mount the bucket on the "
-                        + "host and use a host volume under [storage] allowed_host_paths instead.");
+                } else if (volume.backend() instanceof VolumeBackend.Ossfs oss) {
+                    checkMountable(volume);
+                    String path = ossfs.mountPath(oss, volume.subPath());
+                    if (!mounted.contains(path)) { // one reference per request and path
+                        ossfs.acquire(path, oss, volume.subPath());
+                        mounted.add(path);
+                    }
+                    binds.add(path + ":" + volume.mountPath() + ":" + mode);
                 }
             }
         } catch (RuntimeException e) {
             removeQuietly(created);
+            releaseOssfs(mounted);
             throw e;
         }
-        return new Prepared(List.copyOf(binds), List.copyOf(created), List.copyOf(deleteWithSandbox));
+        return new Prepared(List.copyOf(binds), List.copyOf(created), List.copyOf(deleteWithSandbox), List.copyOf(mounted));
     }
 
     // ---------------------------------------------------------------- host paths

@@ -7,6 +7,7 @@ import com.github.dockerjava.api.model.Capability;
 import com.github.dockerjava.api.model.ExposedPort;
 import com.github.dockerjava.api.model.HostConfig;
 import com.github.dockerjava.api.model.Ports;
+import dev.opensandbox.core.LabelJson;
 import dev.opensandbox.core.Labels;
 import dev.opensandbox.core.NetworkPolicy;
 import dev.opensandbox.core.Platform;
@@ -219,7 +220,7 @@ final class EgressSidecar {
         StringBuilder json = new StringBuilder("{");
         if (policy.defaultAction() != null) {
             json.append("\"defaultAction\": ");
-            JsonStrings.appendString(json, policy.defaultAction());
+            LabelJson.appendString(json, policy.defaultAction());
             json.append(", ");
         }
         json.append("\"egress\": [");
@@ -229,9 +230,9 @@ final class EgressSidecar {
                 json.append(", ");
             }
             json.append("{\"action\": ");
-            JsonStrings.appendString(json, rule.action());
+            LabelJson.appendString(json, rule.action());
             json.append(", \"target\": ");
-            JsonStrings.appendString(json, rule.target());
+            LabelJson.appendString(json, rule.target());
             json.append('}');
         }
         return json.append("]}").toString();

@@ -93,20 +93,7 @@ class DockerVolumesIT {
     }
 
     private static String sh(SandboxId id, String script) {
-        ByteArrayOutputStream out = new ByteArrayOutputStream();
-        ExecOutput sink = new ExecOutput() {
-            @Override
-            public synchronized void stdout(byte[] data, int offset, int length) {
-                out.write(data, offset, length);
-            }
-
-            @Override
-            public synchronized void stderr(byte[] data, int offset, int length) {
-                out.write(data, offset, length);
-            }
-        };
-        int exit = runtime.exec(id, ExecRequest.of("sh", "-c", script), sink).awaitExit(Duration.ofSeconds(30));
-        return exit + ":" + out.toString(StandardCharsets.UTF_8).strip();
+        return execIn(runtime, id, script);
     }
 
     private InspectVolumeResponse volume(String name) {
@@ -213,12 +200,64 @@ class DockerVolumesIT {
     }
 
     @Test
-    void ossfsVolumesAreRefusedWithAClearError() {
+    void ossfsVolumesAreRefusedWithAClearErrorWithoutTheTool() {
         InvalidRequestException e = assertThrows(InvalidRequestException.class, () -> runtime.validate(
             engine.spec("sleep", "1").volumes(List.of(new VolumeSpec("oss", "/mnt/oss", false, null,
                 new VolumeBackend.Ossfs("bucket", "oss-cn-hangzhou.aliyuncs.com", "2.0", List.of(), "ak", "sk"))))
                 .build()));
         assertEquals(DockerVolumes.VOLUME_OSSFS_UNAVAILABLE, e.code());
-        assertFalse(e.getMessage().contains("sk"), "no credential in the message");
+        assertTrue(e.getMessage().contains("ossfs2"), e.getMessage());
+    }
+
+    @Test
+    void anOssfsBucketIsMountedOnTheHostBoundIntoTheSandboxAndReleasedWithIt() throws IOException {
+        // Stand-ins for ossfs2 and fusermount: "mounting" writes a marker into the mount directory.
+        Path tools = Files.createDirectories(allowed.resolve("tools-" + UUID.randomUUID()));
+        Path log = tools.resolve("calls.log");
+        Files.writeString(tools.resolve("ossfs2"), "#!/bin/sh\necho \"ossfs2 $*\" >> " + log
+            + "\nmkdir -p \"$2\" && echo from-the-bucket > \"$2/marker\"\n");
+        Files.writeString(tools.resolve("fusermount"), "#!/bin/sh\necho \"fusermount $*\" >> " + log + "\n");
+        for (String tool : List.of("ossfs2", "fusermount")) {
+            Files.setPosixFilePermissions(tools.resolve(tool), java.nio.file.attribute.PosixFilePermissions.fromString("rwxr-xr-x"));
+        }
+        Path mountRoot = allowed.resolve("ossfs-" + UUID.randomUUID());
+        DockerRuntimeConfig config = DockerRuntimeConfig.from(Map.of("network_mode", "bridge", "port_bind_address",
+            "127.0.0.1"), Map.of("host", "127.0.0.1"), Map.of(), Map.of(), Map.of("ossfs_mount_root", mountRoot.toString()));
+        DockerSandboxRuntime withTools = new DockerSandboxRuntime(config, engine.counted, Clock.systemUTC(), true, List.of(tools));
+        VolumeBackend.Ossfs bucket = new VolumeBackend.Ossfs("data-bucket", "oss.example.com", "2.0", List.of(), "ak", "sk");
+        ProvisionRequest first = withVolumes(new VolumeSpec("oss", "/mnt/oss", true, "train", bucket));
+        ProvisionRequest second = withVolumes(new VolumeSpec("oss", "/data", true, "train", bucket));
+        withTools.create(first);
+        withTools.create(second);
+        String mountPath = mountRoot.resolve("data-bucket/train").toString();
+        try {
+            assertEquals("[\"" + mountPath + "\"]",
+                engine.containersOf(first.id()).get(0).getLabels().get(Labels.OSSFS_MOUNTS));
+            assertEquals(1, Files.readAllLines(log).stream().filter(l -> l.startsWith("ossfs2 mount " + mountPath)).count(),
+                "one mount shared by both sandboxes");
+            assertEquals("0:from-the-bucket", execIn(withTools, second.id(), "cat /data/marker"));
+        } finally {
+            withTools.remove(first.id());
+            assertFalse(Files.readString(log).contains("fusermount"), "the second sandbox still uses the mount");
+            withTools.remove(second.id());
+        }
+        assertTrue(Files.readString(log).contains("fusermount -u " + mountPath), Files.readString(log));
+    }
+
+    private static String execIn(DockerSandboxRuntime on, SandboxId id, String script) {
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        ExecOutput sink = new ExecOutput() {
+            @Override
+            public synchronized void stdout(byte[] data, int offset, int length) {
+                out.write(data, offset, length);
+            }
+
+            @Override
+            public synchronized void stderr(byte[] data, int offset, int length) {
+                out.write(data, offset, length);
+            }
+        };
+        int exit = on.exec(id, ExecRequest.of("sh", "-c", script), sink).awaitExit(Duration.ofSeconds(30));
+        return exit + ":" + out.toString(StandardCharsets.UTF_8).strip();
     }
 }

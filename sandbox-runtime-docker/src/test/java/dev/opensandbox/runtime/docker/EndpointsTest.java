@@ -74,6 +74,7 @@ class EndpointsTest {
     private static DockerRuntimeConfig with(DockerRuntimeConfig c, String serverHost, String eip, String hostIp) {
         return new DockerRuntimeConfig(c.networkMode(), c.apiTimeout(), hostIp, c.dropCapabilities(), c.apparmorProfile(),
             c.noNewPrivileges(), c.seccompProfile(), c.pidsLimit(), c.portBindAddress(), serverHost, eip, c.ociRuntime(),
-            c.egressImage(), c.allowedHostPaths(), c.execdImage(), c.egressMode(), c.egressDisableIpv6());
+            c.egressImage(), c.allowedHostPaths(), c.execdImage(), c.egressMode(), c.egressDisableIpv6(),
+            c.ossfsMountRoot());
     }
 }

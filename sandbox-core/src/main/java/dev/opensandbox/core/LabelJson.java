@@ -1,19 +1,22 @@
-package dev.opensandbox.runtime.docker;
+package dev.opensandbox.core;
 
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 
 /**
- * Compact JSON arrays of strings, the format upstream uses for list-valued labels (for example
- * {@code ["sleep","3600"]}). Hand-written because JSON libraries stay out of runtime adapters.
+ * The little JSON that label and annotation values and hand-written merge patches need: compact
+ * arrays of strings (the format upstream uses for list-valued labels, for example
+ * {@code ["sleep","3600"]}), quoted strings, and flat objects of strings whose {@code null}
+ * values are kept (RFC 7396 removals). Hand-written so that runtime adapters need no JSON library
+ * and every adapter writes the same bytes.
  */
-final class JsonStrings {
+public final class LabelJson {
 
-    private JsonStrings() {
+    private LabelJson() {
     }
 
-    static String encode(List<String> values) {
+    public static String encode(List<String> values) {
         StringBuilder json = new StringBuilder("[");
         for (int i = 0; i < values.size(); i++) {
             if (i > 0) {
@@ -25,7 +28,7 @@ final class JsonStrings {
     }
 
     /** Decodes an array of strings; empty when {@code text} is not exactly that. */
-    static Optional<List<String>> decode(String text) {
+    public static Optional<List<String>> decode(String text) {
         if (text == null) {
             return Optional.empty();
         }
@@ -39,7 +42,7 @@ final class JsonStrings {
         }
     }
 
-    static void appendString(StringBuilder json, String value) {
+    public static void appendString(StringBuilder json, String value) {
         json.append('"');
         for (int i = 0; i < value.length(); i++) {
             char c = value.charAt(i);
@@ -61,6 +64,28 @@ final class JsonStrings {
             }
         }
         json.append('"');
+    }
+
+    /** A JSON string literal, or {@code null}. */
+    public static String quote(String value) {
+        if (value == null) {
+            return "null";
+        }
+        StringBuilder out = new StringBuilder(value.length() + 2);
+        appendString(out, value);
+        return out.toString();
+    }
+
+    /** A flat JSON object of string (or null) values, in the map's order. */
+    public static String object(java.util.Map<String, String> values) {
+        StringBuilder out = new StringBuilder("{");
+        values.forEach((key, value) -> {
+            if (out.length() > 1) {
+                out.append(',');
+            }
+            out.append(quote(key)).append(':').append(quote(value));
+        });
+        return out.append('}').toString();
     }
 
     private static final class Parser {

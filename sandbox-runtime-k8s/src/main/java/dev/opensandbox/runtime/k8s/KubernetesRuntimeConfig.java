@@ -1,0 +1,173 @@
+package dev.opensandbox.runtime.k8s;
+
+import dev.opensandbox.core.UnavailableException;
+import dev.opensandbox.core.spi.RuntimeContext;
+
+import java.time.Duration;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Objects;
+
+/**
+ * The configuration of the Kubernetes runtime, read from {@code [kubernetes]} (plus
+ * {@code [runtime] execd_image} and {@code [ingress] mode}) with upstream's defaults.
+ *
+ * @param namespace            where every sandbox object lives; required (upstream has no default
+ *                             and breaks later, this runtime refuses to start instead)
+ * @param kubeconfigPath       {@code kubeconfig_path}, {@code ~} expanded; null to try {@code KUBECONFIG},
+ *                             then the in-cluster service account
+ * @param workloadProvider     {@code batchsandbox} (default) or {@code agent-sandbox}
+ * @param templateFile         {@code batchsandbox_template_file}, {@code ~} expanded, or null
+ * @param imagePullPolicy      of the main container (default {@code IfNotPresent})
+ * @param createTimeout        how long create waits for the sandbox to run with a pod IP (default 60 s)
+ * @param watchTimeout         the client-side lifetime of one watch of the cache (default 60 s); the
+ *                             server is asked to end it at the same time
+ * @param resyncPeriod         how often the cache relists everything (default 300 s), so that an
+ *                             event lost by a watch is recovered
+ * @param execdImage           {@code [runtime] execd_image}: when set, execd is injected by an init
+ *                             container as upstream does; when null, the command runs as given
+ */
+public record KubernetesRuntimeConfig(
+        String namespace,
+        String kubeconfigPath,
+        String workloadProvider,
+        String templateFile,
+        String imagePullPolicy,
+        Duration createTimeout,
+        Duration watchTimeout,
+        Duration resyncPeriod,
+        String execdImage) {
+
+    /** The default and, for now, only implemented workload provider. */
+    public static final String BATCHSANDBOX = "batchsandbox";
+    /** kubernetes-sigs/agent-sandbox; recognised, not implemented yet. */
+    public static final String AGENT_SANDBOX = "agent-sandbox";
+
+    public KubernetesRuntimeConfig {
+        if (namespace == null || namespace.isBlank()) {
+            throw invalid("kubernetes.namespace must be set: every sandbox object is created in that namespace.");
+        }
+        workloadProvider = workloadProvider == null ? BATCHSANDBOX : workloadProvider.toLowerCase(Locale.ROOT);
+        if (!workloadProvider.equals(BATCHSANDBOX) && !workloadProvider.equals(AGENT_SANDBOX)) {
+            throw invalid("kubernetes.workload_provider must be 'batchsandbox' or 'agent-sandbox', not '"
+                + workloadProvider + "'.");
+        }
+        imagePullPolicy = imagePullPolicy == null || imagePullPolicy.isBlank() ? "IfNotPresent" : imagePullPolicy;
+        requirePositive(createTimeout, "kubernetes.sandbox_create_timeout_seconds");
+        requirePositive(watchTimeout, "kubernetes.informer_watch_timeout_seconds");
+        requirePositive(resyncPeriod, "kubernetes.informer_resync_seconds");
+    }
+
+    /** A configuration with upstream's defaults for {@code namespace}, for embedders and tests. */
+    public static KubernetesRuntimeConfig defaults(String namespace) {
+        return new KubernetesRuntimeConfig(namespace, null, BATCHSANDBOX, null, null, Duration.ofSeconds(60),
+            Duration.ofSeconds(60), Duration.ofSeconds(300), null);
+    }
+
+    public KubernetesRuntimeConfig withCreateTimeout(Duration timeout) {
+        return new KubernetesRuntimeConfig(namespace, kubeconfigPath, workloadProvider, templateFile, imagePullPolicy,
+            timeout, watchTimeout, resyncPeriod, execdImage);
+    }
+
+    public KubernetesRuntimeConfig withWatch(Duration newWatchTimeout, Duration newResyncPeriod) {
+        return new KubernetesRuntimeConfig(namespace, kubeconfigPath, workloadProvider, templateFile, imagePullPolicy,
+            createTimeout, newWatchTimeout, newResyncPeriod, execdImage);
+    }
+
+    public KubernetesRuntimeConfig withExecdImage(String image) {
+        return new KubernetesRuntimeConfig(namespace, kubeconfigPath, workloadProvider, templateFile, imagePullPolicy,
+            createTimeout, watchTimeout, resyncPeriod, image);
+    }
+
+    public KubernetesRuntimeConfig withTemplateFile(String path) {
+        return new KubernetesRuntimeConfig(namespace, kubeconfigPath, workloadProvider, path, imagePullPolicy,
+            createTimeout, watchTimeout, resyncPeriod, execdImage);
+    }
+
+    /**
+     * Reads {@code [kubernetes]}, {@code [runtime]} and {@code [ingress]}. Refuses settings this
+     * runtime does not implement yet (gateway ingress) rather than ignoring them.
+     */
+    static KubernetesRuntimeConfig from(RuntimeContext context) {
+        Map<String, Object> k8s = context.section("kubernetes");
+        String home = context.environment().get("HOME");
+        if (!bool(k8s, "informer_enabled", true)) {
+            // Reads, and the create wait, are driven by the watch cache; turning it off is not offered.
+            KubernetesRuntimeProvider.LOG.warn("kubernetes.informer_enabled = false is ignored: this runtime always "
+                + "reads through its watch cache");
+        }
+        String ingressMode = string(context.section("ingress"), "mode", "direct");
+        if (!ingressMode.equalsIgnoreCase("direct")) {
+            throw invalid("ingress.mode '" + ingressMode + "' is not supported by this server's Kubernetes runtime yet; "
+                + "use 'direct'.");
+        }
+        return new KubernetesRuntimeConfig(
+            string(k8s, "namespace", null),
+            expandHome(string(k8s, "kubeconfig_path", null), home),
+            string(k8s, "workload_provider", BATCHSANDBOX),
+            expandHome(string(k8s, "batchsandbox_template_file", null), home),
+            string(k8s, "image_pull_policy", "IfNotPresent"),
+            seconds(k8s, "sandbox_create_timeout_seconds", 60),
+            seconds(k8s, "informer_watch_timeout_seconds", 60),
+            seconds(k8s, "informer_resync_seconds", 300),
+            string(context.section("runtime"), "execd_image", null));
+    }
+
+    static String expandHome(String path, String home) {
+        if (path == null || home == null) {
+            return path;
+        }
+        if (path.equals("~")) {
+            return home;
+        }
+        return path.startsWith("~/") ? home + path.substring(1) : path;
+    }
+
+    private static String string(Map<String, Object> section, String key, String fallback) {
+        Object value = section.get(key);
+        if (value == null) {
+            return fallback;
+        }
+        if (!(value instanceof String text)) {
+            throw invalid(key + " must be a string.");
+        }
+        return text.isBlank() ? fallback : text;
+    }
+
+    private static Boolean bool(Map<String, Object> section, String key, boolean fallback) {
+        Object value = section.get(key);
+        if (value == null) {
+            return fallback;
+        }
+        if (!(value instanceof Boolean flag)) {
+            throw invalid("kubernetes." + key + " must be true or false.");
+        }
+        return flag;
+    }
+
+    private static Duration seconds(Map<String, Object> section, String key, long fallback) {
+        Object value = section.get(key);
+        if (value == null) {
+            return Duration.ofSeconds(fallback);
+        }
+        if (value instanceof Long whole) {
+            return Duration.ofSeconds(whole);
+        }
+        if (value instanceof Double fraction) {
+            return Duration.ofMillis(Math.round(fraction * 1000));
+        }
+        throw invalid("kubernetes." + key + " must be a number of seconds.");
+    }
+
+    private static void requirePositive(Duration value, String key) {
+        Objects.requireNonNull(value, key);
+        if (value.isZero() || value.isNegative()) {
+            throw invalid(key + " must be at least 1.");
+        }
+    }
+
+    static UnavailableException invalid(String message) {
+        return new UnavailableException(KubernetesErrors.INITIALIZATION_ERROR,
+            "Invalid Kubernetes runtime configuration: " + message);
+    }
+}

@@ -1,0 +1,652 @@
+package dev.opensandbox.runtime.k8s;
+
+import dev.opensandbox.core.ConflictException;
+import dev.opensandbox.core.DeadlineExceededException;
+import dev.opensandbox.core.Endpoint;
+import dev.opensandbox.core.ErrorCodes;
+import dev.opensandbox.core.InvalidRequestException;
+import dev.opensandbox.core.LabelJson;
+import dev.opensandbox.core.Labels;
+import dev.opensandbox.core.NotFoundException;
+import dev.opensandbox.core.RuntimeFailureException;
+import dev.opensandbox.core.Sandbox;
+import dev.opensandbox.core.SandboxException;
+import dev.opensandbox.core.SandboxId;
+import dev.opensandbox.core.SandboxSpec;
+import dev.opensandbox.core.SandboxState;
+import dev.opensandbox.core.SandboxStatus;
+import dev.opensandbox.core.service.MetadataRules;
+import dev.opensandbox.core.spi.EndpointPurpose;
+import dev.opensandbox.core.spi.ProvisionRequest;
+import dev.opensandbox.core.spi.RuntimeCapabilities;
+import dev.opensandbox.core.spi.SandboxRuntime;
+import io.fabric8.kubernetes.api.model.GenericKubernetesResource;
+import io.fabric8.kubernetes.api.model.GenericKubernetesResourceList;
+import io.fabric8.kubernetes.api.model.HasMetadata;
+import io.fabric8.kubernetes.api.model.ListOptions;
+import io.fabric8.kubernetes.api.model.ListOptionsBuilder;
+import io.fabric8.kubernetes.api.model.OwnerReferenceBuilder;
+import io.fabric8.kubernetes.api.model.Pod;
+import io.fabric8.kubernetes.api.model.PodList;
+import io.fabric8.kubernetes.api.model.Secret;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.KubernetesClientException;
+import io.fabric8.kubernetes.client.dsl.NonNamespaceOperation;
+import io.fabric8.kubernetes.client.dsl.Resource;
+import io.fabric8.kubernetes.client.dsl.base.PatchContext;
+import io.fabric8.kubernetes.client.dsl.base.PatchType;
+import io.fabric8.kubernetes.client.utils.KubernetesSerialization;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledThreadPoolExecutor;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * {@link SandboxRuntime} on Kubernetes with the BatchSandbox provider: one
+ * {@code sandbox.opensandbox.io/v1alpha1} BatchSandbox per sandbox, named by its id in the one
+ * configured namespace, reconciled by the OpenSandbox controller. Labels and annotations are
+ * upstream's, so sandboxes created by the upstream server are adopted.
+ *
+ * <p>Reads come from two watch caches keyed by the id label (the BatchSandboxes and their pods);
+ * create waits on cache events, not by polling. Every write to a custom resource is a JSON merge
+ * patch and names that patch type explicitly (fabric8's default is a strategic merge, which the
+ * API server refuses for custom resources).
+ */
+final class KubernetesSandboxRuntime implements SandboxRuntime {
+
+    static final String TYPE = "kubernetes";
+
+    private static final Logger LOG = LoggerFactory.getLogger(KubernetesSandboxRuntime.class);
+    private static final RuntimeCapabilities CAPABILITIES =
+        new RuntimeCapabilities(KubernetesErrors.NAMESPACE, true, false, false, false, false, false);
+    private static final PatchContext MERGE_PATCH = PatchContext.of(PatchType.JSON_MERGE);
+    /** How often a waiting create re-reads the injected clock between events. */
+    private static final Duration CLOCK_CHECK = Duration.ofMillis(50);
+
+    private final KubernetesRuntimeConfig config;
+    private final KubernetesClient client;
+    private final boolean ownsClient;
+    private final Map<String, Object> template;
+    private final Clock clock;
+    private final KubernetesSerialization json;
+    private final ScheduledExecutorService scheduler;
+    private final WatchCache<GenericKubernetesResource> sandboxes;
+    private final WatchCache<Pod> pods;
+
+    KubernetesSandboxRuntime(KubernetesRuntimeConfig config, KubernetesClient client, boolean ownsClient,
+                             Map<String, Object> template, Clock clock) {
+        this.config = Objects.requireNonNull(config, "config");
+        this.client = Objects.requireNonNull(client, "client");
+        this.ownsClient = ownsClient;
+        this.template = template == null ? Map.of() : template;
+        this.clock = Objects.requireNonNull(clock, "clock");
+        this.json = client.getKubernetesSerialization();
+        ScheduledThreadPoolExecutor executor = new ScheduledThreadPoolExecutor(1, runnable -> {
+            Thread thread = new Thread(runnable, "k8s-watch-cache-" + config.namespace());
+            thread.setDaemon(true);
+            return thread;
+        });
+        // close() must not wait for the next watch restart or resync.
+        executor.setExecuteExistingDelayedTasksAfterShutdownPolicy(false);
+        executor.setContinueExistingPeriodicTasksAfterShutdownPolicy(false);
+        this.scheduler = executor;
+        this.sandboxes = new WatchCache<>(BatchSandboxes.KIND, new WatchCache.Source<>() {
+            @Override
+            public WatchCache.Listing<GenericKubernetesResource> list() {
+                GenericKubernetesResourceList list = crs().withLabel(Labels.ID).list();
+                return new WatchCache.Listing<>(list.getItems(), list.getMetadata().getResourceVersion());
+            }
+
+            @Override
+            public io.fabric8.kubernetes.client.Watch watch(String resourceVersion, Duration timeout,
+                                                           io.fabric8.kubernetes.client.Watcher<GenericKubernetesResource> watcher) {
+                return crs().withLabel(Labels.ID).watch(watchOptions(resourceVersion, timeout), watcher);
+            }
+        }, KubernetesSandboxRuntime::idKey, config.watchTimeout(), config.resyncPeriod(), scheduler);
+        this.pods = new WatchCache<>("Pod", new WatchCache.Source<>() {
+            @Override
+            public WatchCache.Listing<Pod> list() {
+                PodList list = client.pods().inNamespace(config.namespace()).withLabel(Labels.ID).list();
+                return new WatchCache.Listing<>(list.getItems(), list.getMetadata().getResourceVersion());
+            }
+
+            @Override
+            public io.fabric8.kubernetes.client.Watch watch(String resourceVersion, Duration timeout,
+                                                           io.fabric8.kubernetes.client.Watcher<Pod> watcher) {
+                return client.pods().inNamespace(config.namespace()).withLabel(Labels.ID)
+                    .watch(watchOptions(resourceVersion, timeout), watcher);
+            }
+        }, KubernetesSandboxRuntime::idKey, config.watchTimeout(), config.resyncPeriod(), scheduler);
+        sandboxes.start();
+        pods.start();
+    }
+
+    private static ListOptions watchOptions(String resourceVersion, Duration timeout) {
+        return new ListOptionsBuilder()
+            .withResourceVersion(resourceVersion)
+            .withTimeoutSeconds(Math.max(1L, timeout.toSeconds()))
+            .withAllowWatchBookmarks(true)
+            .build();
+    }
+
+    private static String idKey(HasMetadata object) {
+        Map<String, String> labels = object.getMetadata().getLabels();
+        return labels == null ? null : labels.get(Labels.ID);
+    }
+
+    private NonNamespaceOperation<GenericKubernetesResource, GenericKubernetesResourceList,
+        Resource<GenericKubernetesResource>> crs() {
+        return client.genericKubernetesResources(BatchSandboxes.CONTEXT).inNamespace(config.namespace());
+    }
+
+    /** Waits until both caches listed once; for tests and embedders that want warm reads. */
+    boolean awaitCachesSynced(Duration timeout) throws InterruptedException {
+        return sandboxes.awaitFirstSync(timeout) && pods.awaitFirstSync(timeout);
+    }
+
+    @Override
+    public String type() {
+        return TYPE;
+    }
+
+    @Override
+    public RuntimeCapabilities capabilities() {
+        return CAPABILITIES;
+    }
+
+    // ---------------------------------------------------------------- validate and create
+
+    @Override
+    public void validate(SandboxSpec spec) {
+        if (spec.networkPolicy() != null) {
+            throw invalid("networkPolicy is not supported by this server's Kubernetes runtime yet.");
+        }
+        if (!spec.volumes().isEmpty()) {
+            throw invalid("volumes are not supported by this server's Kubernetes runtime yet.");
+        }
+        if (spec.platform() != null && !"linux".equalsIgnoreCase(spec.platform().os())) {
+            throw invalid("platform.os '" + spec.platform().os() + "' is not supported by this server's Kubernetes runtime.");
+        }
+        if (spec.resourceLimits() != null) {
+            BatchSandboxManifest.resources(spec.resourceLimits());
+        }
+    }
+
+    @Override
+    public Sandbox create(ProvisionRequest request) {
+        validate(request.spec());
+        SandboxId id = request.id();
+        GenericKubernetesResource body = json.convertValue(BatchSandboxManifest.build(request, config, template),
+            GenericKubernetesResource.class);
+        Instant deadline = clock.instant().plus(config.createTimeout());
+        CreateWait wait = new CreateWait();
+        // Subscribed before the POST: no event about the new object can be missed.
+        try (WatchCache.Subscription ignored = sandboxes.subscribe(idKey(body), wait::offer)) {
+            boolean secretCreated = false;
+            if (request.image().auth() != null) {
+                // Before the CR: a pod that pulls before its Secret exists fails for good (upstream's order).
+                createImagePullSecret(request);
+                secretCreated = true;
+            }
+            GenericKubernetesResource created;
+            try {
+                created = crs().resource(body).create();
+            } catch (KubernetesClientException e) {
+                if (secretCreated) {
+                    deleteSecretQuietly(id);
+                }
+                throw KubernetesErrors.translate(e, "Failed to create BatchSandbox " + id);
+            }
+            sandboxes.upsert(created);
+            wait.offer(created);
+            LOG.info("sandbox={} action=create-submitted namespace={} image={}", id, config.namespace(),
+                request.image().uri());
+            if (secretCreated) {
+                attachSecretToOwner(id, created);
+            }
+            GenericKubernetesResource running;
+            try {
+                running = wait.await(id, deadline);
+            } catch (SandboxException e) {
+                removeQuietly(id, created.getMetadata().getName(), secretCreated);
+                throw e;
+            }
+            Sandbox sandbox = WorkloadMapper.toSandbox(running, null)
+                .orElseThrow(() -> new RuntimeFailureException(KubernetesErrors.API_ERROR, "BatchSandbox " + id
+                    + " lost its id label."));
+            LOG.info("sandbox={} action=create-running ip={}", id, WorkloadMapper.podIp(running).orElse(""));
+            return sandbox;
+        }
+    }
+
+    private void createImagePullSecret(ProvisionRequest request) {
+        Secret secret = json.convertValue(BatchSandboxManifest.imagePullSecret(request.id(), config.namespace(),
+            request.image().uri(), request.image().auth(), json::asJson), Secret.class);
+        try {
+            client.secrets().inNamespace(config.namespace()).resource(secret).create();
+        } catch (KubernetesClientException e) {
+            throw KubernetesErrors.translate(e, "Failed to create the image pull secret of sandbox " + request.id());
+        }
+    }
+
+    /**
+     * Makes the Secret garbage-collected with its BatchSandbox (not the controller: {@code controller=false}).
+     * Best effort: remove and the orphan reaper delete it by label anyway.
+     */
+    private void attachSecretToOwner(SandboxId id, GenericKubernetesResource owner) {
+        String patch = "{\"metadata\":{\"ownerReferences\":[" + json.asJson(new OwnerReferenceBuilder()
+            .withApiVersion(BatchSandboxes.API_VERSION).withKind(BatchSandboxes.KIND)
+            .withName(owner.getMetadata().getName()).withUid(owner.getMetadata().getUid())
+            .withController(false).build()) + "]}}";
+        try {
+            client.secrets().inNamespace(config.namespace()).withName(BatchSandboxes.imagePullSecretName(id))
+                .patch(MERGE_PATCH, patch);
+        } catch (KubernetesClientException e) {
+            LOG.warn("sandbox={} action=secret-owner error={}", id, KubernetesErrors.describe(e));
+        }
+    }
+
+    /** Collects the versions of one BatchSandbox that the cache sees while create waits. */
+    private final class CreateWait {
+        private GenericKubernetesResource running;
+        private String failure;
+        private GenericKubernetesResource last;
+
+        synchronized void offer(GenericKubernetesResource cr) {
+            // A deletion (null) is not decided here: the wait simply times out.
+            if (cr == null || running != null || failure != null) {
+                return;
+            }
+            last = cr;
+            SandboxStatus status = WorkloadMapper.status(cr, null);
+            // Running with an IP. Not "Allocated" (an IP before any status), which upstream accepts because it
+            // polls once a second: an event-driven wait would return in the moment between the controller's
+            // two writes, and a pause right after create would then be refused for want of a phase.
+            if (status.state() == SandboxState.RUNNING && !"IP_ASSIGNED".equals(status.reason())
+                && WorkloadMapper.podIp(cr).isPresent()) {
+                running = cr;
+            } else if (status.state() == SandboxState.FAILED) {
+                // Fail fast: the controller's Failed is sticky, waiting for the timeout only delays the error.
+                failure = status.message();
+            }
+            notifyAll();
+        }
+
+        synchronized GenericKubernetesResource await(SandboxId id, Instant deadline) {
+            while (true) {
+                if (running != null) {
+                    return running;
+                }
+                if (failure != null) {
+                    throw new RuntimeFailureException(KubernetesErrors.SANDBOX_START_FAILED,
+                        "Sandbox " + id + " failed to start: " + failure);
+                }
+                Duration remaining = Duration.between(clock.instant(), deadline);
+                if (remaining.isNegative() || remaining.isZero()) {
+                    String lastStatus = last == null ? "not seen" : describe(WorkloadMapper.status(last, null));
+                    throw new DeadlineExceededException(KubernetesErrors.POD_READY_TIMEOUT,
+                        "Sandbox " + id + " was not running with a pod IP within " + config.createTimeout().toSeconds()
+                            + " s (last status: " + lastStatus + ").");
+                }
+                try {
+                    // Woken by every event; the clock is re-read in between so that an injected clock rules the deadline.
+                    wait(Math.max(1, Math.min(remaining.toMillis(), CLOCK_CHECK.toMillis())));
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    throw new RuntimeFailureException(KubernetesErrors.API_ERROR,
+                        "Interrupted while waiting for sandbox " + id + " to start.", e);
+                }
+            }
+        }
+    }
+
+    private static String describe(SandboxStatus status) {
+        return status.state().wireName() + (status.reason() == null ? "" : "/" + status.reason())
+            + (status.message() == null ? "" : ": " + status.message());
+    }
+
+    // ---------------------------------------------------------------- reads
+
+    @Override
+    public Optional<Sandbox> inspect(SandboxId id) {
+        return find(id).flatMap(cr -> WorkloadMapper.toSandbox(cr, pod(id)));
+    }
+
+    @Override
+    public List<Sandbox> list() {
+        List<GenericKubernetesResource> items;
+        if (sandboxes.synced()) {
+            items = sandboxes.all();
+        } else {
+            try {
+                items = crs().withLabel(Labels.ID).list().getItems();
+            } catch (KubernetesClientException e) {
+                throw KubernetesErrors.translate(e, "Failed to list BatchSandboxes");
+            }
+        }
+        List<Sandbox> result = new ArrayList<>();
+        for (GenericKubernetesResource cr : items) {
+            String key = idKey(cr);
+            Pod pod = key == null ? null : pods.get(key).orElse(null);
+            WorkloadMapper.toSandbox(cr, pod).ifPresent(result::add);
+        }
+        return result;
+    }
+
+    /** The BatchSandbox of a sandbox: from the cache once it has listed, else from the API (id, then legacy name). */
+    private Optional<GenericKubernetesResource> find(SandboxId id) {
+        if (sandboxes.synced()) {
+            return sandboxes.get(id.toString());
+        }
+        for (String name : List.of(BatchSandboxes.name(id), BatchSandboxes.legacyName(id))) {
+            Optional<GenericKubernetesResource> found = get(name);
+            if (found.isPresent()) {
+                return found;
+            }
+        }
+        return Optional.empty();
+    }
+
+    private Optional<GenericKubernetesResource> get(String name) {
+        try {
+            return Optional.ofNullable(crs().withName(name).get());
+        } catch (KubernetesClientException e) {
+            throw KubernetesErrors.translate(e, "Failed to read BatchSandbox " + name);
+        }
+    }
+
+    private Pod pod(SandboxId id) {
+        return pods.get(id.toString()).orElse(null);
+    }
+
+    /** A fresh read for read-modify-write verbs, or the runtime's not-found error. */
+    private GenericKubernetesResource fetch(SandboxId id) {
+        Optional<GenericKubernetesResource> cached = sandboxes.synced() ? sandboxes.get(id.toString()) : Optional.empty();
+        String name = cached.map(cr -> cr.getMetadata().getName()).orElse(BatchSandboxes.name(id));
+        Optional<GenericKubernetesResource> fresh = get(name);
+        if (fresh.isEmpty() && cached.isEmpty()) {
+            fresh = get(BatchSandboxes.legacyName(id));
+        }
+        GenericKubernetesResource cr = fresh.orElseThrow(() -> sandboxNotFound(id));
+        sandboxes.upsert(cr);
+        return cr;
+    }
+
+    // ---------------------------------------------------------------- remove
+
+    @Override
+    public void remove(SandboxId id) {
+        Optional<GenericKubernetesResource> known = sandboxes.synced() ? sandboxes.get(id.toString()) : Optional.empty();
+        Set<String> names = new LinkedHashSet<>();
+        if (known.isPresent()) {
+            names.add(known.get().getMetadata().getName());
+        } else {
+            names.add(BatchSandboxes.name(id));
+            if (!sandboxes.synced()) {
+                names.add(BatchSandboxes.legacyName(id));
+            }
+        }
+        for (String name : names) {
+            try {
+                // No wait: the controller and the garbage collector finish the job (pods, the image Secret).
+                crs().withName(name).withGracePeriod(0).delete();
+            } catch (KubernetesClientException e) {
+                if (e.getCode() != 404) {
+                    throw KubernetesErrors.translate(e, "Failed to delete BatchSandbox " + name);
+                }
+            }
+        }
+        if (known.isEmpty() || usesImagePullSecret(known.get(), id)) {
+            deleteSecretQuietly(id);
+        }
+        sandboxes.evict(id.toString());
+        LOG.info("sandbox={} action=remove", id);
+    }
+
+    private static boolean usesImagePullSecret(GenericKubernetesResource cr, SandboxId id) {
+        Object secrets = WorkloadMapper.child(WorkloadMapper.child(WorkloadMapper.child(cr.getAdditionalProperties(),
+            "spec"), "template"), "spec").get("imagePullSecrets");
+        return secrets instanceof List<?> list && list.stream().anyMatch(element -> element instanceof Map<?, ?> map
+            && BatchSandboxes.imagePullSecretName(id).equals(map.get("name")));
+    }
+
+    private void removeQuietly(SandboxId id, String name, boolean secretCreated) {
+        try {
+            crs().withName(name).withGracePeriod(0).delete();
+        } catch (KubernetesClientException e) {
+            LOG.warn("sandbox={} action=create-cleanup error={}", id, KubernetesErrors.describe(e));
+        }
+        if (secretCreated) {
+            deleteSecretQuietly(id);
+        }
+        sandboxes.evict(id.toString());
+    }
+
+    private void deleteSecretQuietly(SandboxId id) {
+        try {
+            client.secrets().inNamespace(config.namespace()).withName(BatchSandboxes.imagePullSecretName(id))
+                .withGracePeriod(0).delete();
+        } catch (KubernetesClientException e) {
+            LOG.warn("sandbox={} action=secret-delete error={}", id, KubernetesErrors.describe(e));
+        }
+    }
+
+    /** Deletes image pull Secrets whose BatchSandbox no longer exists (a crash between the two creates). */
+    @Override
+    public void reapOrphans() {
+        if (!sandboxes.synced()) {
+            return;
+        }
+        List<Secret> secrets;
+        try {
+            secrets = client.secrets().inNamespace(config.namespace()).withLabel(Labels.ID).list().getItems();
+        } catch (KubernetesClientException e) {
+            LOG.warn("action=reap-orphans error={}", KubernetesErrors.describe(e));
+            return;
+        }
+        for (Secret secret : secrets) {
+            String key = idKey(secret);
+            Optional<SandboxId> id = SandboxId.tryParse(key);
+            if (id.isPresent() && sandboxes.get(key).isEmpty()
+                && BatchSandboxes.imagePullSecretName(id.get()).equals(secret.getMetadata().getName())) {
+                LOG.info("sandbox={} action=reap-orphan secret={}", key, secret.getMetadata().getName());
+                deleteSecretQuietly(id.get());
+            }
+        }
+    }
+
+    // ---------------------------------------------------------------- pause and resume
+
+    @Override
+    public void pause(SandboxId id) {
+        requestPause(id, true);
+    }
+
+    @Override
+    public void resume(SandboxId id) {
+        requestPause(id, false);
+    }
+
+    /**
+     * Validates the phase on a fresh read (pause only from {@code Succeed}, resume only from
+     * {@code Paused}) and writes {@code spec.pause}; the controller does the rest and clients
+     * follow it through inspect.
+     */
+    private void requestPause(SandboxId id, boolean pause) {
+        GenericKubernetesResource cr = fetch(id);
+        String phase = WorkloadMapper.phase(cr);
+        boolean retry = WorkloadMapper.condition(cr, pause ? BatchSandboxes.CONDITION_PAUSE_FAILED
+            : BatchSandboxes.CONDITION_RESUME_FAILED).isPresent();
+        String allowed = pause ? BatchSandboxes.PHASE_SUCCEED : BatchSandboxes.PHASE_PAUSED;
+        if (!allowed.equals(phase)) {
+            throw new ConflictException(KubernetesErrors.INVALID_STATE, "Sandbox " + id + " cannot be "
+                + (pause ? "paused" : "resumed") + ": " + rejection(phase, pause, retry) + ".");
+        }
+        setPause(id, cr, pause, retry);
+        LOG.info("sandbox={} action={}-requested retry={}", id, pause ? "pause" : "resume", retry);
+    }
+
+    /** Why a pause ({@code pause}) or resume is refused in {@code phase}, in upstream's terms. */
+    private static String rejection(String phase, boolean pause, boolean previousAttemptFailed) {
+        if (phase == null || phase.isBlank()) {
+            return "it has no phase yet";
+        }
+        return switch (phase) {
+            case BatchSandboxes.PHASE_PAUSING, BatchSandboxes.PHASE_RESUMING ->
+                "a pause or resume operation is in progress (phase " + phase + ")";
+            case BatchSandboxes.PHASE_PAUSED -> "it is already paused";
+            case BatchSandboxes.PHASE_SUCCEED, BatchSandboxes.PHASE_RUNNING ->
+                pause ? "it is in phase '" + phase + "'" : "it is not paused (expected Paused, got " + phase + ")";
+            case BatchSandboxes.PHASE_FAILED -> !previousAttemptFailed ? "it is not available (phase Failed)"
+                : pause ? "the previous pause caused pod loss" : "the previous resume caused pod start failure";
+            case BatchSandboxes.PHASE_PENDING -> "it is still being created";
+            default -> "it is in phase '" + phase + "'";
+        };
+    }
+
+    /**
+     * Writes {@code spec.pause}. After a failed attempt (the matching *Failed condition) the
+     * controller only acts on a new generation, so the value is first cleared ({@code null}) and
+     * then set: upstream's retry bridge. If the second patch fails, a re-read decides whether it
+     * landed anyway; otherwise it is retried once.
+     */
+    private void setPause(SandboxId id, GenericKubernetesResource cr, boolean target, boolean bridge) {
+        String targetPatch = "{\"spec\":{\"pause\":" + target + "}}";
+        if (!bridge) {
+            sandboxes.upsert(patch(cr, targetPatch, id));
+            return;
+        }
+        patch(cr, "{\"spec\":{\"pause\":null}}", id);
+        try {
+            sandboxes.upsert(patch(cr, targetPatch, id));
+        } catch (SandboxException first) {
+            GenericKubernetesResource reread = fetch(id);
+            if (Boolean.valueOf(target).equals(WorkloadMapper.child(reread.getAdditionalProperties(), "spec").get("pause"))) {
+                return;
+            }
+            LOG.warn("sandbox={} action=pause-bridge-retry error={}", id, first.getMessage());
+            sandboxes.upsert(patch(reread, targetPatch, id));
+        }
+    }
+
+    /** One JSON merge patch of the BatchSandbox {@code cr}, the patch type named explicitly. */
+    private GenericKubernetesResource patch(GenericKubernetesResource cr, String mergePatch, SandboxId id) {
+        try {
+            return crs().resource(cr).patch(MERGE_PATCH, mergePatch);
+        } catch (KubernetesClientException e) {
+            if (e.getCode() == 404) {
+                throw sandboxNotFound(id);
+            }
+            throw KubernetesErrors.translate(e, "Failed to patch BatchSandbox " + cr.getMetadata().getName());
+        }
+    }
+
+    // ---------------------------------------------------------------- renew and metadata
+
+    @Override
+    public void renewExpiration(SandboxId id, Instant expiresAt) {
+        applyExpiration(id, expiresAt);
+    }
+
+    @Override
+    public void patchMetadata(SandboxId id, Map<String, String> patch) {
+        applyMetadata(id, patch);
+    }
+
+    /**
+     * Moves {@code spec.expireTime}, which the controller enforces by deleting the CR.
+     *
+     * @throws InvalidRequestException when {@code expiresAt} is not in the future
+     * @throws ConflictException when the sandbox was created without expiry
+     */
+    Instant applyExpiration(SandboxId id, Instant expiresAt) {
+        if (!expiresAt.isAfter(clock.instant())) {
+            throw new InvalidRequestException(ErrorCodes.INVALID_EXPIRATION, "New expiration time must be in the future.");
+        }
+        GenericKubernetesResource cr = fetch(id);
+        if (!WorkloadMapper.hasExpiry(cr)) {
+            throw new ConflictException(ErrorCodes.INVALID_EXPIRATION,
+                "Sandbox " + id + " does not have automatic expiration enabled.");
+        }
+        String time = BatchSandboxManifest.formatTime(expiresAt);
+        sandboxes.upsert(patch(cr, "{\"spec\":{\"expireTime\":" + LabelJson.quote(time) + "}}", id));
+        LOG.info("sandbox={} action=renew expiresAt={}", id, time);
+        return WorkloadMapper.parseTime(time).orElse(expiresAt);
+    }
+
+    /**
+     * Applies an RFC 7396 patch of user metadata to the CR's labels, sending only what changes
+     * ({@code null} removes a label).
+     */
+    Sandbox applyMetadata(SandboxId id, Map<String, String> patch) {
+        MetadataRules.validatePatch(patch);
+        GenericKubernetesResource cr = fetch(id);
+        Map<String, String> current = WorkloadMapper.labels(cr);
+        Map<String, String> delta = new LinkedHashMap<>();
+        patch.forEach((key, value) -> {
+            if (value == null ? current.get(key) != null : !value.equals(current.get(key))) {
+                delta.put(key, value);
+            }
+        });
+        GenericKubernetesResource result = cr;
+        if (!delta.isEmpty()) {
+            result = patch(cr, "{\"metadata\":{\"labels\":" + LabelJson.object(delta) + "}}", id);
+            sandboxes.upsert(result);
+        }
+        return WorkloadMapper.toSandbox(result, pod(id)).orElseThrow(() -> sandboxNotFound(id));
+    }
+
+    // ---------------------------------------------------------------- endpoints
+
+    /**
+     * Direct mode: the first pod IP the controller published, for clients and for the server's
+     * proxy alike (both must be able to route to pod IPs).
+     */
+    @Override
+    public Endpoint resolveEndpoint(SandboxId id, int port, EndpointPurpose purpose) {
+        if (port < 1 || port > 65535) {
+            throw new InvalidRequestException(ErrorCodes.INVALID_PORT, "Port must be between 1 and 65535.");
+        }
+        GenericKubernetesResource cr = find(id).orElseThrow(() -> sandboxNotFound(id));
+        String ip = WorkloadMapper.podIp(cr).orElseThrow(() -> new NotFoundException(
+            KubernetesErrors.POD_IP_NOT_AVAILABLE, "Pod IP is not yet available for sandbox " + id + "."));
+        return Endpoint.of((ip.contains(":") ? "[" + ip + "]" : ip) + ":" + port);
+    }
+
+    // ---------------------------------------------------------------- lifecycle
+
+    @Override
+    public void close() {
+        sandboxes.close();
+        pods.close();
+        scheduler.shutdown();
+        try {
+            if (!scheduler.awaitTermination(5, TimeUnit.SECONDS)) {
+                scheduler.shutdownNow();
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            scheduler.shutdownNow();
+        }
+        if (ownsClient) {
+            client.close();
+        }
+    }
+
+    private static InvalidRequestException invalid(String message) {
+        return new InvalidRequestException(ErrorCodes.INVALID_PARAMETER, message);
+    }
+}

@@ -1,0 +1,123 @@
+package dev.opensandbox.runtime.k8s;
+
+import dev.opensandbox.core.UnavailableException;
+import dev.opensandbox.core.spi.RuntimeContext;
+import dev.opensandbox.core.spi.SandboxRuntime;
+import dev.opensandbox.core.spi.SandboxRuntimeProvider;
+import dev.opensandbox.core.testing.MutableClock;
+import dev.opensandbox.runtime.k8s.testing.MockCluster;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Map;
+import java.util.ServiceLoader;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+class KubernetesRuntimeProviderTest {
+
+    @TempDir
+    Path dir;
+
+    static RuntimeContext context(Map<String, Object> settings, Map<String, String> environment) {
+        return new RuntimeContext(new MutableClock(), settings, environment);
+    }
+
+    @Test
+    void isFoundByServiceLoaderUnderTypeKubernetes() {
+        assertTrue(ServiceLoader.load(SandboxRuntimeProvider.class).stream()
+            .anyMatch(p -> p.get().type().equals("kubernetes") && p.get() instanceof KubernetesRuntimeProvider));
+    }
+
+    @Test
+    void readsTheKubernetesTableWithUpstreamDefaults() {
+        KubernetesRuntimeConfig config = KubernetesRuntimeConfig.from(context(Map.of(
+            "kubernetes", Map.of("namespace", "ns", "kubeconfig_path", "~/.kube/config", "workload_provider", "BatchSandbox",
+                "sandbox_create_timeout_seconds", 90L, "informer_watch_timeout_seconds", 30L),
+            "runtime", Map.of("execd_image", "opensandbox/execd:v1")), Map.of("HOME", "/home/me")));
+
+        assertEquals("ns", config.namespace());
+        assertEquals("/home/me/.kube/config", config.kubeconfigPath());
+        assertEquals("batchsandbox", config.workloadProvider());
+        assertEquals(Duration.ofSeconds(90), config.createTimeout());
+        assertEquals(Duration.ofSeconds(30), config.watchTimeout());
+        assertEquals(Duration.ofSeconds(300), config.resyncPeriod());
+        assertEquals("IfNotPresent", config.imagePullPolicy());
+        assertEquals("opensandbox/execd:v1", config.execdImage());
+        assertNull(config.templateFile());
+    }
+
+    @Test
+    void refusesToStartWithoutNamespaceWithAgentSandboxOrWithGatewayIngress() {
+        SandboxRuntimeProvider provider = new KubernetesRuntimeProvider();
+        UnavailableException noNamespace = assertThrows(UnavailableException.class,
+            () -> provider.create(context(Map.of("kubernetes", Map.of()), Map.of())));
+        UnavailableException agent = assertThrows(UnavailableException.class, () -> provider.create(context(
+            Map.of("kubernetes", Map.of("namespace", "ns", "workload_provider", "agent-sandbox")), Map.of())));
+        UnavailableException gateway = assertThrows(UnavailableException.class, () -> provider.create(context(
+            Map.of("kubernetes", Map.of("namespace", "ns"), "ingress", Map.of("mode", "gateway")), Map.of())));
+        UnavailableException nowhere = assertThrows(UnavailableException.class,
+            () -> provider.create(context(Map.of("kubernetes", Map.of("namespace", "ns")), Map.of())));
+
+        for (UnavailableException e : new UnavailableException[] {noNamespace, agent, gateway, nowhere}) {
+            assertEquals(KubernetesErrors.INITIALIZATION_ERROR, e.code());
+        }
+        assertTrue(agent.getMessage().contains("agent-sandbox"), agent.getMessage());
+        assertTrue(nowhere.getMessage().contains("KUBERNETES_SERVICE_HOST"), nowhere.getMessage());
+    }
+
+    @Test
+    void refusesAMissingOrNonMappingTemplateFile() throws IOException {
+        Path list = Files.writeString(dir.resolve("list.yaml"), "- a\n- b\n");
+        SandboxRuntimeProvider provider = new KubernetesRuntimeProvider();
+
+        assertThrows(UnavailableException.class, () -> provider.create(context(Map.of("kubernetes",
+            Map.of("namespace", "ns", "batchsandbox_template_file", dir.resolve("missing.yaml").toString())), Map.of())));
+        assertThrows(UnavailableException.class, () -> provider.create(context(Map.of("kubernetes",
+            Map.of("namespace", "ns", "batchsandbox_template_file", list.toString())), Map.of())));
+    }
+
+    @Test
+    void loadsAYamlTemplate() throws IOException {
+        Path file = Files.writeString(dir.resolve("t.yaml"),
+            "spec:\n  template:\n    spec:\n      restartPolicy: Never\n      tolerations:\n        - operator: Exists\n");
+
+        Map<String, Object> template = KubernetesRuntimeProvider.loadTemplate(
+            KubernetesRuntimeConfig.defaults("ns").withTemplateFile(file.toString()));
+
+        assertEquals("Never", ((Map<?, ?>) ((Map<?, ?>) ((Map<?, ?>) template.get("spec")).get("template")).get("spec"))
+            .get("restartPolicy"));
+    }
+
+    @Test
+    void connectsWithTheKubeconfigNamedByKubeconfigEnvironment() throws Exception {
+        try (MockCluster cluster = new MockCluster()) {
+            Path kubeconfig = Files.writeString(dir.resolve("config"), """
+                apiVersion: v1
+                kind: Config
+                clusters:
+                - name: mock
+                  cluster: {server: "%s"}
+                users:
+                - name: me
+                  user: {token: t}
+                contexts:
+                - name: mock
+                  context: {cluster: mock, user: me, namespace: ns}
+                current-context: mock
+                """.formatted(cluster.url()));
+            try (SandboxRuntime runtime = new KubernetesRuntimeProvider().create(context(
+                Map.of("kubernetes", Map.of("namespace", "ns")), Map.of("KUBECONFIG", kubeconfig.toString())))) {
+                assertEquals("kubernetes", runtime.type());
+                assertTrue(runtime.list().isEmpty());
+            }
+        }
+    }
+}

@@ -1,0 +1,147 @@
+package dev.opensandbox.runtime.k8s.testing;
+
+import io.fabric8.kubernetes.api.model.apiextensions.v1.CustomResourceDefinition;
+import io.fabric8.kubernetes.api.model.apiextensions.v1.CustomResourceDefinitionBuilder;
+import io.fabric8.kubernetes.client.NamespacedKubernetesClient;
+import io.fabric8.kubernetes.client.server.mock.KubernetesMixedDispatcher;
+import io.fabric8.kubernetes.client.server.mock.KubernetesMockServer;
+import io.fabric8.mockwebserver.Context;
+import io.fabric8.mockwebserver.MockWebServer;
+import io.fabric8.mockwebserver.ServerRequest;
+import io.fabric8.mockwebserver.ServerResponse;
+import io.fabric8.mockwebserver.http.Dispatcher;
+import io.fabric8.mockwebserver.http.MockResponse;
+import io.fabric8.mockwebserver.http.RecordedRequest;
+import io.fabric8.mockwebserver.http.WebSocketListener;
+
+import java.nio.charset.StandardCharsets;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Queue;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.function.Predicate;
+import java.util.stream.Collectors;
+
+/**
+ * fabric8's mock API server in CRUD mode with the BatchSandbox CRD registered (so that the
+ * status subresource behaves: status is stripped on create and only {@code /status} writes it),
+ * every request recorded with its body (the mock's merge-patch semantics differ from a real API
+ * server's, so tests assert on what the client sent), and a switch that makes every new watch
+ * open and stay silent, like a stuck watch.
+ *
+ * <p>Only the CRD's names and subresources are declared here: the mock does not validate
+ * schemas, and the upstream CRD files stay in the shared reference.
+ */
+public final class MockCluster implements AutoCloseable {
+
+    public static final String GROUP = "sandbox.opensandbox.io";
+
+    /** The user agent of {@link #controllerClient()}, so that its requests can be told from the runtime's. */
+    public static final String CONTROLLER_AGENT = "fake-batchsandbox-controller";
+
+    /** One request as the client sent it. */
+    public record Request(String method, String path, String contentType, String body, String userAgent) {
+        public boolean isWatch() {
+            return path.contains("watch=true");
+        }
+
+        public boolean fromController() {
+            return CONTROLLER_AGENT.equals(userAgent);
+        }
+    }
+
+    private final KubernetesMockServer server;
+    private final NamespacedKubernetesClient client;
+    private final NamespacedKubernetesClient controllerClient;
+    private final RecordingDispatcher dispatcher;
+
+    public MockCluster() {
+        Map<ServerRequest, Queue<ServerResponse>> responses = new HashMap<>();
+        dispatcher = new RecordingDispatcher(new KubernetesMixedDispatcher(responses));
+        server = new KubernetesMockServer(new Context(), new MockWebServer(), responses, dispatcher, false);
+        server.init();
+        client = server.createClient();
+        controllerClient = server.createClient(builder -> builder.editOrNewConfig().withUserAgent(CONTROLLER_AGENT)
+            .endConfig());
+        client.apiextensions().v1().customResourceDefinitions().resource(batchSandboxDefinition()).create();
+    }
+
+    /** A client of the mock; the tests share it with the runtime under test and the fake controller. */
+    public NamespacedKubernetesClient client() {
+        return client;
+    }
+
+    /** A second client for the fake controller: its requests are recorded as {@link Request#fromController()}. */
+    public NamespacedKubernetesClient controllerClient() {
+        return controllerClient;
+    }
+
+    /** The server's URL, for a kubeconfig. */
+    public String url() {
+        return server.url("/").replaceAll("/$", "");
+    }
+
+    /** Every request so far that matches, watches included. */
+    public List<Request> requests(Predicate<Request> filter) {
+        return dispatcher.recorded.stream().filter(filter).collect(Collectors.toList());
+    }
+
+    /** Requests of the runtime (not the fake controller's), not watches, of {@code method} whose path contains {@code pathPart}. */
+    public List<Request> requests(String method, String pathPart) {
+        return requests(r -> r.method().equals(method) && r.path().contains(pathPart) && !r.isWatch()
+            && !r.fromController());
+    }
+
+    /** From now on, new watches open and never deliver an event (the stuck watch of upstream's informer). */
+    public void silenceNewWatches(boolean silent) {
+        dispatcher.silenceWatches = silent;
+    }
+
+    @Override
+    public void close() {
+        controllerClient.close();
+        client.close();
+        server.destroy();
+    }
+
+    static CustomResourceDefinition batchSandboxDefinition() {
+        return new CustomResourceDefinitionBuilder()
+            .withNewMetadata().withName("batchsandboxes." + GROUP).endMetadata()
+            .withNewSpec().withGroup(GROUP).withScope("Namespaced")
+            .withNewNames().withKind("BatchSandbox").withPlural("batchsandboxes").withSingular("batchsandbox")
+            .withShortNames("bsbx").endNames()
+            .addNewVersion().withName("v1alpha1").withServed(true).withStorage(true)
+            .withNewSubresources().withNewStatus().endStatus().endSubresources()
+            .endVersion().endSpec().build();
+    }
+
+    private static final class RecordingDispatcher extends Dispatcher {
+        private final Dispatcher delegate;
+        private final List<Request> recorded = new CopyOnWriteArrayList<>();
+        private volatile boolean silenceWatches;
+
+        RecordingDispatcher(Dispatcher delegate) {
+            this.delegate = delegate;
+        }
+
+        @Override
+        public MockResponse dispatch(RecordedRequest request) {
+            // getBytes() does not consume the buffer: the CRUD dispatcher still reads the body.
+            String body = request.getBody() == null ? "" : new String(request.getBody().getBytes(), StandardCharsets.UTF_8);
+            Request seen = new Request(request.getMethod(), request.getPath(), request.getHeader("Content-Type"), body,
+                request.getHeader("User-Agent"));
+            recorded.add(seen);
+            if (silenceWatches && seen.isWatch()) {
+                return new MockResponse().withWebSocketUpgrade(new WebSocketListener() {
+                });
+            }
+            return delegate.dispatch(request);
+        }
+
+        @Override
+        public void shutdown() {
+            delegate.shutdown();
+        }
+    }
+}
