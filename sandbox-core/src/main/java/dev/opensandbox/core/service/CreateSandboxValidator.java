@@ -261,8 +261,13 @@ public final class CreateSandboxValidator {
         List<NetworkPolicy.Rule> egress = new ArrayList<>();
         for (int i = 0; i < networkPolicy.egress().size(); i++) {
             NetworkPolicy.Rule rule = networkPolicy.egress().get(i);
+            if (rule.target().isBlank()) {
+                // "" is a schema violation (422, as upstream); only spaces passes upstream's schema and then
+                // matches nothing in the sidecar: refused here instead.
+                throw invalidParameter("networkPolicy.egress[" + i + "].target must name a domain, IP or CIDR, not blanks.");
+            }
             egress.add(new NetworkPolicy.Rule(
-                normalizeAction("networkPolicy.egress[" + i + "].action", rule.action()), rule.target()));
+                normalizeAction("networkPolicy.egress[" + i + "].action", rule.action()), rule.target().strip()));
         }
         return new NetworkPolicy(defaultAction, egress);
     }

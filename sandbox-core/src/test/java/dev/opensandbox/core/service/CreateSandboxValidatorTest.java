@@ -197,6 +197,16 @@ class CreateSandboxValidatorTest {
         }
 
         @Test
+        void aBlankEgressTargetIsAnInvalidParameterAndTargetsAreTrimmed() {
+            NetworkPolicy blank = new NetworkPolicy("deny", List.of(new NetworkPolicy.Rule("allow", "  ")));
+            assertError(InvalidRequestException.class, ErrorCodes.INVALID_PARAMETER,
+                "networkPolicy.egress[0].target must name a domain, IP or CIDR, not blanks.",
+                () -> validate(valid().networkPolicy(blank).build()));
+            NetworkPolicy padded = new NetworkPolicy("deny", List.of(new NetworkPolicy.Rule("allow", " pypi.org ")));
+            assertEquals("pypi.org", validate(valid().networkPolicy(padded).build()).spec().networkPolicy().egress().get(0).target());
+        }
+
+        @Test
         void poolModeRequiresNeitherImageNorEntrypointNorLimits() {
             ValidatedSpec v = new CreateSandboxValidator(ServicePolicy.defaults(), KUBERNETES)
                 .validate(pool().build(), NO_SNAPSHOTS);
