@@ -46,6 +46,12 @@ public final class ErrorCodes {
     public static final String SNAPSHOT_DELETE_CONFLICT = "SNAPSHOT::DELETE_CONFLICT";
     public static final String SNAPSHOT_NOT_IMPLEMENTED = "SNAPSHOT::NOT_IMPLEMENTED";
 
+    /** The pool codes carry upstream's {@code KUBERNETES} prefix on every runtime: pools are a Kubernetes feature there. */
+    public static final String POOL_NOT_FOUND = "KUBERNETES::POOL_NOT_FOUND";
+    public static final String POOL_ALREADY_EXISTS = "KUBERNETES::POOL_ALREADY_EXISTS";
+    public static final String POOL_API_ERROR = "KUBERNETES::POOL_API_ERROR";
+    public static final String POOL_NOT_SUPPORTED = "KUBERNETES::POOL_NOT_SUPPORTED";
+
     private ErrorCodes() {
     }
 }

@@ -2,6 +2,7 @@ package dev.opensandbox.it;
 
 import dev.opensandbox.core.ConflictException;
 import dev.opensandbox.core.Endpoint;
+import dev.opensandbox.core.ErrorCodes;
 import dev.opensandbox.core.ImageSpec;
 import dev.opensandbox.core.NotFoundException;
 import dev.opensandbox.core.ResourceLimits;
@@ -231,6 +232,17 @@ public abstract class SandboxRuntimeCompatibilityKit {
 
         assertEquals(Optional.empty(), runtime().inspect(sandbox.id()), "inspect after remove");
         assertFalse(listedIds().contains(sandbox.id()), "listed after remove");
+    }
+
+    @Test
+    @DisplayName("pools are offered exactly when the capabilities say so, and an unknown pool is not found")
+    void poolsMatchTheCapabilities() {
+        assertEquals(runtime().capabilities().pools(), runtime().pools().isPresent(), "capabilities().pools() vs pools()");
+        runtime().pools().ifPresent(pools -> {
+            NotFoundException e = assertThrows(NotFoundException.class,
+                () -> pools.get("kit-no-such-pool-" + UUID.randomUUID()));
+            assertEquals(ErrorCodes.POOL_NOT_FOUND, e.code());
+        });
     }
 
     @Test

@@ -156,7 +156,13 @@ public final class Main {
                 config.server().corsAllowedOrigins(), config.server().eip().orElse(null),
                 config.server().limitConcurrency().orElse(0), config.server().keepAliveTimeout(),
                 config.server().backlog(), config.server().threadPoolSize())
-                .withProxy(config.server().proxyRequiresApiKey(), null, null);
+                .withProxy(config.server().proxyRequiresApiKey(), null, null)
+                .withRenewOnAccess(config.renewIntent().enabled() ? config.renewIntent().minInterval() : null);
+            if (config.renewIntent().enabled()) {
+                LOG.info("renew-on-access: on (at most once per {} s per sandbox){}", config.renewIntent().minInterval()
+                    .toSeconds(), config.renewIntent().redis().enabled()
+                    ? "; the Redis intent consumer ([renew_intent] redis) is not implemented and is ignored" : "");
+            }
             boolean builtInExecd = config.runtime().execdImage().isEmpty() && runtime.capabilities().exec();
             if (builtInExecd) {
                 LOG.info("execd: built-in (no [runtime] execd_image): the server answers port {} of every sandbox itself",

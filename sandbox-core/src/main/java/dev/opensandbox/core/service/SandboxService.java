@@ -11,7 +11,9 @@ import dev.opensandbox.core.Sandbox;
 import dev.opensandbox.core.SandboxException;
 import dev.opensandbox.core.SandboxId;
 import dev.opensandbox.core.SandboxSpec;
+import dev.opensandbox.core.SandboxState;
 import dev.opensandbox.core.spi.EndpointPurpose;
+import dev.opensandbox.core.spi.EndpointRequest;
 import dev.opensandbox.core.spi.ProvisionRequest;
 import dev.opensandbox.core.spi.SandboxRuntime;
 import dev.opensandbox.core.store.SandboxRecord;
@@ -117,7 +119,7 @@ public final class SandboxService implements AutoCloseable {
         SandboxRecord creating = SandboxRecord.creating(id, createdAt, expiresAt, spec.metadata(),
             valid.renewExtendSeconds(), accessToken);
         ProvisionRequest request = new ProvisionRequest(id, valid.spec(), valid.image(), valid.entrypoint(),
-            valid.limits(), createdAt, expiresAt);
+            valid.limits(), createdAt, expiresAt, accessToken);
 
         return locks.withLock(id, () -> {
             if (!store.insert(creating)) {
@@ -273,6 +275,39 @@ public final class SandboxService implements AutoCloseable {
     }
 
     /**
+     * Renew-on-access (OSEP-0009): a running sandbox created with
+     * {@code extensions["access.renew.extend.seconds"]} is kept alive by its traffic — its expiry
+     * becomes {@code now + extend} when that is later than the current one, through the ordinary
+     * renewal path (store, timer, runtime hook).
+     *
+     * @return the new expiry, or empty when nothing changed (no such option, manual cleanup, not
+     *         running, unknown sandbox, or an expiry already later)
+     */
+    public Optional<Instant> renewOnAccess(SandboxId id) {
+        Optional<SandboxRecord> record = store.find(id);
+        if (record.isEmpty() || record.get().renewExtendSeconds() == null || record.get().expiresAt() == null) {
+            return Optional.empty();
+        }
+        int extend = record.get().renewExtendSeconds();
+        return locks.withLock(id, () -> {
+            Optional<Sandbox> found = find(id);
+            if (found.isEmpty() || found.get().status().state() != SandboxState.RUNNING || found.get().expiresAt() == null) {
+                return Optional.<Instant>empty();
+            }
+            Sandbox sandbox = found.get();
+            Instant wanted = clock.instant().plusSeconds(extend).truncatedTo(ChronoUnit.MICROS);
+            if (!wanted.isAfter(sandbox.expiresAt())) {
+                return Optional.<Instant>empty();
+            }
+            runtime.renewExpiration(id, wanted);
+            updateRecord(sandbox, r -> r.withExpiresAt(wanted));
+            expiry.schedule(id, wanted);
+            LOG.info("sandbox={} action=renew-on-access expiresAt={}", id, wanted);
+            return Optional.of(wanted);
+        });
+    }
+
+    /**
      * The expiry action: removes the sandbox if, under its lock, its stored expiry has passed.
      * A deadline that fires after a renewal finds the new expiry and only re-arms it.
      */
@@ -323,15 +358,26 @@ public final class SandboxService implements AutoCloseable {
      * sandboxes created with {@code secureAccess}.
      */
     public Endpoint endpoint(SandboxId id, int port, EndpointPurpose purpose) {
-        if (port < 1 || port > 65535) {
+        return endpoint(EndpointRequest.of(id, port, purpose));
+    }
+
+    /**
+     * Resolves an endpoint, possibly a signed route ({@code expires}, OSEP-0011) where the runtime
+     * issues them (others refuse with 400). Unsigned external endpoints of sandboxes created with
+     * {@code secureAccess} get the secure-access header; signed ones never do: the signature is
+     * their credential, and a signed URL is meant to be handed to someone who must not learn the
+     * sandbox's token.
+     */
+    public Endpoint endpoint(EndpointRequest request) {
+        if (request.port() < 1 || request.port() > 65535) {
             throw new InvalidRequestException(ErrorCodes.INVALID_PORT, "Port must be between 1 and 65535.");
         }
-        Endpoint endpoint = runtime.resolveEndpoint(id, port, purpose);
-        Optional<SandboxRecord> record = store.find(id);
-        if (purpose == EndpointPurpose.EXTERNAL && record.isPresent() && record.get().accessToken() != null) {
-            endpoint = endpoint.withHeader(SECURE_ACCESS_HEADER, record.get().accessToken());
+        Endpoint endpoint = runtime.resolveEndpoint(request);
+        if (request.signed() || request.purpose() != EndpointPurpose.EXTERNAL) {
+            return endpoint;
         }
-        return endpoint;
+        Optional<String> token = store.find(request.id()).map(SandboxRecord::accessToken);
+        return token.isPresent() ? endpoint.withHeader(SECURE_ACCESS_HEADER, token.get()) : endpoint;
     }
 
     /** The secure-access token of a sandbox, if it was created with {@code secureAccess}. */

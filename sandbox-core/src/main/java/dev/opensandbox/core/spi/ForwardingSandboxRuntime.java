@@ -78,6 +78,17 @@ public abstract class ForwardingSandboxRuntime implements SandboxRuntime {
         return delegate.resolveEndpoint(id, port, purpose);
     }
 
+    /**
+     * Unsigned requests go through {@link #resolveEndpoint(SandboxId, int, EndpointPurpose)}, so a
+     * decorator that overrides only that method still sees every ordinary endpoint; signed ones go
+     * to the delegate.
+     */
+    @Override
+    public Endpoint resolveEndpoint(EndpointRequest request) {
+        return request.signed() ? delegate.resolveEndpoint(request)
+            : resolveEndpoint(request.id(), request.port(), request.purpose());
+    }
+
     @Override
     public ExecHandle exec(SandboxId id, ExecRequest request, ExecOutput output) {
         return delegate.exec(id, request, output);
@@ -151,6 +162,11 @@ public abstract class ForwardingSandboxRuntime implements SandboxRuntime {
     @Override
     public void reapOrphans() {
         delegate.reapOrphans();
+    }
+
+    @Override
+    public Optional<PoolRuntime> pools() {
+        return delegate.pools();
     }
 
     @Override

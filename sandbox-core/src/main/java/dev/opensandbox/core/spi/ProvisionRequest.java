@@ -19,9 +19,14 @@ import java.util.Objects;
  * @param limits     parsed resource limits
  * @param createdAt  creation time as the core's clock saw it
  * @param expiresAt  initial expiry to record on the runtime objects, or null for manual cleanup
+ * @param accessToken the sandbox's secure-access token (the core made it, for {@code secureAccess}
+ *                   or {@code require_secure_access}), or null. A runtime whose gateway checks the
+ *                   {@code OpenSandbox-Secure-Access} header itself records it where that gateway
+ *                   reads it (Kubernetes: an annotation of the custom resource); others ignore it,
+ *                   the core keeps it and the server's proxy checks it. A secret: never logged.
  */
 public record ProvisionRequest(SandboxId id, SandboxSpec spec, ImageSpec image, List<String> entrypoint,
-                               ResourceLimits limits, Instant createdAt, Instant expiresAt) {
+                               ResourceLimits limits, Instant createdAt, Instant expiresAt, String accessToken) {
 
     public ProvisionRequest {
         Objects.requireNonNull(id, "id");
@@ -30,5 +35,18 @@ public record ProvisionRequest(SandboxId id, SandboxSpec spec, ImageSpec image, 
         entrypoint = List.copyOf(Objects.requireNonNull(entrypoint, "entrypoint"));
         Objects.requireNonNull(limits, "limits");
         Objects.requireNonNull(createdAt, "createdAt");
+    }
+
+    /** A request without a secure-access token. */
+    public ProvisionRequest(SandboxId id, SandboxSpec spec, ImageSpec image, List<String> entrypoint,
+                            ResourceLimits limits, Instant createdAt, Instant expiresAt) {
+        this(id, spec, image, entrypoint, limits, createdAt, expiresAt, null);
+    }
+
+    @Override
+    public String toString() {
+        return "ProvisionRequest[id=" + id + ", spec=" + spec + ", image=" + image + ", entrypoint=" + entrypoint
+            + ", limits=" + limits + ", createdAt=" + createdAt + ", expiresAt=" + expiresAt
+            + ", accessToken=" + (accessToken == null ? "null" : "***") + "]";
     }
 }

@@ -14,7 +14,9 @@ import java.util.Objects;
  * @param files          {@link SandboxRuntime#writeFile} and {@link SandboxRuntime#readFile}
  * @param logs           {@link SandboxRuntime#logs}
  * @param snapshots      {@link SandboxRuntime#commitSnapshot} and the other snapshot verbs
- * @param pools          creating sandboxes from pre-warmed pools ({@code extensions.poolRef})
+ * @param pools          pre-warmed pools: {@link SandboxRuntime#pools()} is present, and the core accepts
+ *                       {@code extensions.poolRef} (a runtime may still refuse it in
+ *                       {@link SandboxRuntime#validate} while it cannot create from pools)
  */
 public record RuntimeCapabilities(String errorNamespace, boolean pause, boolean exec, boolean files,
                                   boolean logs, boolean snapshots, boolean pools) {

@@ -1,6 +1,8 @@
 package dev.opensandbox.core.spi;
 
 import dev.opensandbox.core.Endpoint;
+import dev.opensandbox.core.ErrorCodes;
+import dev.opensandbox.core.InvalidRequestException;
 import dev.opensandbox.core.NotFoundException;
 import dev.opensandbox.core.Sandbox;
 import dev.opensandbox.core.SandboxException;
@@ -133,6 +135,30 @@ public interface SandboxRuntime extends AutoCloseable {
     Endpoint resolveEndpoint(SandboxId id, int port, EndpointPurpose purpose);
 
     /**
+     * Resolves an endpoint that may be a signed route ({@link EndpointRequest#expires()}, OSEP-0011):
+     * an address that carries its own expiry and signature, so that a gateway can admit the
+     * bearer without any other credential. The core adds no secure-access header to a signed
+     * endpoint.
+     *
+     * <p>The default resolves an unsigned request with {@link #resolveEndpoint(SandboxId, int,
+     * EndpointPurpose)} and refuses a signed one with 400 {@code SANDBOX::API_NOT_SUPPORTED}, as
+     * upstream's Docker runtime does. A runtime that issues signed routes overrides this method and
+     * must still resolve unsigned requests exactly as the three-argument method does (decorators
+     * such as {@link ForwardingSandboxRuntime} rely on it). Validation order, as upstream: the
+     * {@code expires} value, then the sandbox's existence (404), then the runtime's configuration.
+     *
+     * @throws InvalidRequestException for an {@code expires} the runtime refuses or cannot sign
+     * @throws NotFoundException for an unknown id
+     */
+    default Endpoint resolveEndpoint(EndpointRequest request) {
+        if (request.signed()) {
+            throw new InvalidRequestException(ErrorCodes.API_NOT_SUPPORTED,
+                "Signed routes (expires parameter) are not supported when runtime.type='" + type() + "'.");
+        }
+        return resolveEndpoint(request.id(), request.port(), request.purpose());
+    }
+
+    /**
      * Starts a command inside a running sandbox and streams its output to {@code output}.
      * Requires {@link RuntimeCapabilities#exec()}. Returns once the command has started.
      */
@@ -242,6 +268,15 @@ public interface SandboxRuntime extends AutoCloseable {
      * reconcile pass; must tolerate per-object failures (log and go on). The default does nothing.
      */
     default void reapOrphans() {
+    }
+
+    /**
+     * Pool management, present exactly when {@link RuntimeCapabilities#pools()} is true. The
+     * default is empty: the HTTP API then answers 501 {@code KUBERNETES::POOL_NOT_SUPPORTED}, as
+     * upstream does outside Kubernetes.
+     */
+    default Optional<PoolRuntime> pools() {
+        return Optional.empty();
     }
 
     /**

@@ -12,6 +12,8 @@ import dev.opensandbox.core.SandboxSpec;
 import dev.opensandbox.core.UnavailableException;
 import dev.opensandbox.core.VolumeBackend;
 import dev.opensandbox.core.VolumeSpec;
+import dev.opensandbox.core.spi.EndpointPurpose;
+import dev.opensandbox.core.spi.EndpointRequest;
 import dev.opensandbox.core.spi.ProvisionRequest;
 import org.junit.jupiter.api.Test;
 
@@ -47,6 +49,15 @@ class DockerSandboxRuntimeTest {
     private static ProvisionRequest request(SandboxSpec spec, Instant expiresAt) {
         return new ProvisionRequest(SandboxId.parse("0b4a5f8e-3c1d-4e2f-9a6b-7c8d9e0f1a2b"), spec, spec.image(),
             spec.entrypoint(), ResourceLimits.none(), CLOCK.instant(), expiresAt);
+    }
+
+    @Test
+    void signedRoutesAreNotSupportedAsUpstream() {
+        InvalidRequestException error = assertThrows(InvalidRequestException.class, () -> runtime(bridge()).resolveEndpoint(
+            new EndpointRequest(SandboxId.random(), 8080, EndpointPurpose.EXTERNAL, java.math.BigInteger.valueOf(2_000_000_000L))));
+
+        assertEquals("SANDBOX::API_NOT_SUPPORTED", error.code());
+        assertTrue(error.getMessage().contains("runtime.type='docker'"), error.getMessage());
     }
 
     @Test

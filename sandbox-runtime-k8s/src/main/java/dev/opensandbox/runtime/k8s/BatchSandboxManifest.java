@@ -40,12 +40,17 @@ final class BatchSandboxManifest {
         Map<String, String> labels = labels(request);
         Map<String, String> annotations = annotations(request.spec());
 
+        Map<String, String> crAnnotations = new LinkedHashMap<>(annotations);
+        if (request.accessToken() != null) {
+            crAnnotations.put(BatchSandboxes.SECURE_ACCESS_TOKEN_ANNOTATION, request.accessToken());
+        }
+
         Map<String, Object> metadata = new LinkedHashMap<>();
         metadata.put("name", BatchSandboxes.name(id));
         metadata.put("namespace", config.namespace());
         metadata.put("labels", labels);
-        if (!annotations.isEmpty()) {
-            metadata.put("annotations", annotations);
+        if (!crAnnotations.isEmpty()) {
+            metadata.put("annotations", crAnnotations);
         }
 
         Map<String, Object> podMetadata = new LinkedHashMap<>();

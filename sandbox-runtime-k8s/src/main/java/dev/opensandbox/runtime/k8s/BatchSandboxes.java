@@ -22,6 +22,12 @@ final class BatchSandboxes {
     static final String ENDPOINTS_ANNOTATION = "sandbox.opensandbox.io/endpoints";
     /** Where {@code opensandbox.extensions.<x>} request extensions are kept as annotations. */
     static final String EXTENSION_ANNOTATION_PREFIX = "opensandbox.io/extensions.";
+    /**
+     * The sandbox's secure-access token, which the OpenSandbox ingress compares with the
+     * {@code OpenSandbox-Secure-Access} header. On the CR only (upstream also copies it to the pod
+     * template, where anyone who can read pods sees it; the ingress reads only the CR).
+     */
+    static final String SECURE_ACCESS_TOKEN_ANNOTATION = "opensandbox.io/secure-access-token";
 
     /** The main container of the pod template. */
     static final String MAIN_CONTAINER = "sandbox";

@@ -49,6 +49,14 @@ final class KubernetesErrors {
         return new RuntimeFailureException(API_ERROR, message, error);
     }
 
+    /**
+     * Upstream's one error for a failed pool call that is neither "not found" nor "already
+     * exists" (those the caller tells apart first): 500 {@code KUBERNETES::POOL_API_ERROR}.
+     */
+    static SandboxException poolApiError(KubernetesClientException error, String action) {
+        return new RuntimeFailureException(ErrorCodes.POOL_API_ERROR, action + ": " + describe(error), error);
+    }
+
     /** The API server's own message when it sent one, else the client's. */
     static String describe(Throwable error) {
         if (error instanceof KubernetesClientException k8s && k8s.getStatus() != null

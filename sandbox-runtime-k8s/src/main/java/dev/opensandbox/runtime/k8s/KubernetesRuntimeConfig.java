@@ -10,7 +10,7 @@ import java.util.Objects;
 
 /**
  * The configuration of the Kubernetes runtime, read from {@code [kubernetes]} (plus
- * {@code [runtime] execd_image} and {@code [ingress] mode}) with upstream's defaults.
+ * {@code [runtime] execd_image} and {@code [ingress]}) with upstream's defaults.
  *
  * @param namespace            where every sandbox object lives; required (upstream has no default
  *                             and breaks later, this runtime refuses to start instead)
@@ -26,6 +26,8 @@ import java.util.Objects;
  *                             event lost by a watch is recovered
  * @param execdImage           {@code [runtime] execd_image}: when set, execd is injected by an init
  *                             container as upstream does; when null, the command runs as given
+ * @param ingress              {@code [ingress]}: direct (the default; null means direct) or through the
+ *                             OpenSandbox ingress gateway, with the key that signs routes
  */
 public record KubernetesRuntimeConfig(
         String namespace,
@@ -36,7 +38,8 @@ public record KubernetesRuntimeConfig(
         Duration createTimeout,
         Duration watchTimeout,
         Duration resyncPeriod,
-        String execdImage) {
+        String execdImage,
+        IngressConfig ingress) {
 
     /** The default and, for now, only implemented workload provider. */
     public static final String BATCHSANDBOX = "batchsandbox";
@@ -56,37 +59,44 @@ public record KubernetesRuntimeConfig(
         requirePositive(createTimeout, "kubernetes.sandbox_create_timeout_seconds");
         requirePositive(watchTimeout, "kubernetes.informer_watch_timeout_seconds");
         requirePositive(resyncPeriod, "kubernetes.informer_resync_seconds");
+        ingress = ingress == null ? IngressConfig.direct() : ingress;
     }
 
     /** A configuration with upstream's defaults for {@code namespace}, for embedders and tests. */
     public static KubernetesRuntimeConfig defaults(String namespace) {
         return new KubernetesRuntimeConfig(namespace, null, BATCHSANDBOX, null, null, Duration.ofSeconds(60),
-            Duration.ofSeconds(60), Duration.ofSeconds(300), null);
+            Duration.ofSeconds(60), Duration.ofSeconds(300), null, IngressConfig.direct());
     }
 
     public KubernetesRuntimeConfig withCreateTimeout(Duration timeout) {
         return new KubernetesRuntimeConfig(namespace, kubeconfigPath, workloadProvider, templateFile, imagePullPolicy,
-            timeout, watchTimeout, resyncPeriod, execdImage);
+            timeout, watchTimeout, resyncPeriod, execdImage, ingress);
     }
 
     public KubernetesRuntimeConfig withWatch(Duration newWatchTimeout, Duration newResyncPeriod) {
         return new KubernetesRuntimeConfig(namespace, kubeconfigPath, workloadProvider, templateFile, imagePullPolicy,
-            createTimeout, newWatchTimeout, newResyncPeriod, execdImage);
+            createTimeout, newWatchTimeout, newResyncPeriod, execdImage, ingress);
     }
 
     public KubernetesRuntimeConfig withExecdImage(String image) {
         return new KubernetesRuntimeConfig(namespace, kubeconfigPath, workloadProvider, templateFile, imagePullPolicy,
-            createTimeout, watchTimeout, resyncPeriod, image);
+            createTimeout, watchTimeout, resyncPeriod, image, ingress);
     }
 
     public KubernetesRuntimeConfig withTemplateFile(String path) {
         return new KubernetesRuntimeConfig(namespace, kubeconfigPath, workloadProvider, path, imagePullPolicy,
-            createTimeout, watchTimeout, resyncPeriod, execdImage);
+            createTimeout, watchTimeout, resyncPeriod, execdImage, ingress);
+    }
+
+    public KubernetesRuntimeConfig withIngress(IngressConfig newIngress) {
+        return new KubernetesRuntimeConfig(namespace, kubeconfigPath, workloadProvider, templateFile, imagePullPolicy,
+            createTimeout, watchTimeout, resyncPeriod, execdImage, newIngress);
     }
 
     /**
-     * Reads {@code [kubernetes]}, {@code [runtime]} and {@code [ingress]}. Refuses settings this
-     * runtime does not implement yet (gateway ingress) rather than ignoring them.
+     * Reads {@code [kubernetes]}, {@code [runtime]} and {@code [ingress]} (direct or gateway mode,
+     * with {@code [ingress.secure_access]}'s active key). Refuses what it cannot use rather than
+     * ignoring it.
      */
     static KubernetesRuntimeConfig from(RuntimeContext context) {
         Map<String, Object> k8s = context.section("kubernetes");
@@ -95,11 +105,6 @@ public record KubernetesRuntimeConfig(
             // Reads, and the create wait, are driven by the watch cache; turning it off is not offered.
             KubernetesRuntimeProvider.LOG.warn("kubernetes.informer_enabled = false is ignored: this runtime always "
                 + "reads through its watch cache");
-        }
-        String ingressMode = string(context.section("ingress"), "mode", "direct");
-        if (!ingressMode.equalsIgnoreCase("direct")) {
-            throw invalid("ingress.mode '" + ingressMode + "' is not supported by this server's Kubernetes runtime yet; "
-                + "use 'direct'.");
         }
         return new KubernetesRuntimeConfig(
             string(k8s, "namespace", null),
@@ -110,7 +115,8 @@ public record KubernetesRuntimeConfig(
             seconds(k8s, "sandbox_create_timeout_seconds", 60),
             seconds(k8s, "informer_watch_timeout_seconds", 60),
             seconds(k8s, "informer_resync_seconds", 300),
-            string(context.section("runtime"), "execd_image", null));
+            string(context.section("runtime"), "execd_image", null),
+            IngressConfig.from(context.section("ingress")));
     }
 
     static String expandHome(String path, String home) {

@@ -4,6 +4,7 @@ import dev.opensandbox.core.ConflictException;
 import dev.opensandbox.core.DeadlineExceededException;
 import dev.opensandbox.core.Endpoint;
 import dev.opensandbox.core.ErrorCodes;
+import dev.opensandbox.core.Extensions;
 import dev.opensandbox.core.InvalidRequestException;
 import dev.opensandbox.core.LabelJson;
 import dev.opensandbox.core.Labels;
@@ -16,7 +17,10 @@ import dev.opensandbox.core.SandboxSpec;
 import dev.opensandbox.core.SandboxState;
 import dev.opensandbox.core.SandboxStatus;
 import dev.opensandbox.core.service.MetadataRules;
+import dev.opensandbox.core.service.SandboxService;
 import dev.opensandbox.core.spi.EndpointPurpose;
+import dev.opensandbox.core.spi.PoolRuntime;
+import dev.opensandbox.core.spi.EndpointRequest;
 import dev.opensandbox.core.spi.ProvisionRequest;
 import dev.opensandbox.core.spi.RuntimeCapabilities;
 import dev.opensandbox.core.spi.SandboxRuntime;
@@ -71,7 +75,7 @@ final class KubernetesSandboxRuntime implements SandboxRuntime {
 
     private static final Logger LOG = LoggerFactory.getLogger(KubernetesSandboxRuntime.class);
     private static final RuntimeCapabilities CAPABILITIES =
-        new RuntimeCapabilities(KubernetesErrors.NAMESPACE, true, false, false, false, false, false);
+        new RuntimeCapabilities(KubernetesErrors.NAMESPACE, true, false, false, false, false, true);
     private static final PatchContext MERGE_PATCH = PatchContext.of(PatchType.JSON_MERGE);
     /** How often a waiting create re-reads the injected clock between events. */
     private static final Duration CLOCK_CHECK = Duration.ofMillis(50);
@@ -85,6 +89,7 @@ final class KubernetesSandboxRuntime implements SandboxRuntime {
     private final ScheduledExecutorService scheduler;
     private final WatchCache<GenericKubernetesResource> sandboxes;
     private final WatchCache<Pod> pods;
+    private final KubernetesPools pools;
 
     KubernetesSandboxRuntime(KubernetesRuntimeConfig config, KubernetesClient client, boolean ownsClient,
                              Map<String, Object> template, Clock clock) {
@@ -94,6 +99,7 @@ final class KubernetesSandboxRuntime implements SandboxRuntime {
         this.template = template == null ? Map.of() : template;
         this.clock = Objects.requireNonNull(clock, "clock");
         this.json = client.getKubernetesSerialization();
+        this.pools = new KubernetesPools(client, config.namespace());
         ScheduledThreadPoolExecutor executor = new ScheduledThreadPoolExecutor(1, runnable -> {
             Thread thread = new Thread(runnable, "k8s-watch-cache-" + config.namespace());
             thread.setDaemon(true);
@@ -167,10 +173,22 @@ final class KubernetesSandboxRuntime implements SandboxRuntime {
         return CAPABILITIES;
     }
 
+    /** Upstream's Pool custom resources in the configured namespace. */
+    @Override
+    public Optional<PoolRuntime> pools() {
+        return Optional.of(pools);
+    }
+
     // ---------------------------------------------------------------- validate and create
 
     @Override
     public void validate(SandboxSpec spec) {
+        String poolRef = spec.extensions().get(Extensions.POOL_REF);
+        if (poolRef != null && !poolRef.isBlank()) {
+            // Pools can be managed already, but a sandbox cannot be taken from one yet.
+            throw new InvalidRequestException(ErrorCodes.UNSUPPORTED_POOL_REF,
+                "poolRef is not supported by this server's Kubernetes runtime yet.");
+        }
         if (spec.networkPolicy() != null) {
             throw invalid("networkPolicy is not supported by this server's Kubernetes runtime yet.");
         }
@@ -611,19 +629,86 @@ final class KubernetesSandboxRuntime implements SandboxRuntime {
 
     // ---------------------------------------------------------------- endpoints
 
+    /** The egress sidecar's credential, for port 18080 of sandboxes that have one. */
+    static final String EGRESS_AUTH_HEADER = "OPENSANDBOX-EGRESS-AUTH";
+    static final int EGRESS_PORT = 18080;
+
     /**
-     * Direct mode: the first pod IP the controller published, for clients and for the server's
-     * proxy alike (both must be able to route to pod IPs).
+     * Direct mode: the first pod IP the controller published. Gateway mode: the gateway's shape
+     * for clients ({@link GatewayRoutes}), still the pod IP for the server's own proxy, which
+     * dials sandboxes itself and checks the secure-access token on its own (as upstream since
+     * 0.1.12: the proxy bypasses the ingress). External endpoints carry the token annotation of
+     * the CR as {@code OpenSandbox-Secure-Access} (sandboxes created by the upstream server
+     * included), port 18080 the egress token annotation.
      */
     @Override
     public Endpoint resolveEndpoint(SandboxId id, int port, EndpointPurpose purpose) {
+        checkPort(port);
+        GenericKubernetesResource cr = find(id).orElseThrow(() -> sandboxNotFound(id));
+        IngressConfig ingress = config.ingress();
+        if (purpose == EndpointPurpose.INTERNAL || !ingress.isGateway()) {
+            Endpoint direct = podEndpoint(id, cr, port);
+            return purpose == EndpointPurpose.INTERNAL ? direct : withTokens(direct, cr, port, true);
+        }
+        return withTokens(GatewayRoutes.endpoint(ingress.gateway(), id.toString(), port, null), cr, port, true);
+    }
+
+    /**
+     * Signed routes (OSEP-0011) through the gateway, checked in upstream's order: the expiry, the
+     * sandbox's existence, then gateway mode and a signing key (each 400
+     * {@code SANDBOX::INVALID_PARAMETER}). A signed endpoint carries no secure-access header.
+     */
+    @Override
+    public Endpoint resolveEndpoint(EndpointRequest request) {
+        if (!request.signed()) {
+            return resolveEndpoint(request.id(), request.port(), request.purpose());
+        }
+        checkPort(request.port());
+        long expires = RouteSigner.checkExpires(request.expires(), clock.instant());
+        SandboxId id = request.id();
+        GenericKubernetesResource cr = find(id).orElseThrow(() -> sandboxNotFound(id));
+        IngressConfig ingress = config.ingress();
+        if (!ingress.isGateway()) {
+            throw invalid("Signed routes require ingress.mode = 'gateway'. Configure ingress gateway or omit the "
+                + "expires parameter.");
+        }
+        if (ingress.signingKey() == null) {
+            throw invalid("Signed routes require ingress.secure_access to be configured with signing keys. Configure "
+                + "secure_access or omit the expires parameter.");
+        }
+        RouteSigner.SignedRoute route = RouteSigner.sign(id.toString(), request.port(), expires, ingress.signingKey());
+        return withTokens(GatewayRoutes.endpoint(ingress.gateway(), id.toString(), request.port(), route), cr,
+            request.port(), false);
+    }
+
+    private static void checkPort(int port) {
         if (port < 1 || port > 65535) {
             throw new InvalidRequestException(ErrorCodes.INVALID_PORT, "Port must be between 1 and 65535.");
         }
-        GenericKubernetesResource cr = find(id).orElseThrow(() -> sandboxNotFound(id));
+    }
+
+    private static Endpoint podEndpoint(SandboxId id, GenericKubernetesResource cr, int port) {
         String ip = WorkloadMapper.podIp(cr).orElseThrow(() -> new NotFoundException(
             KubernetesErrors.POD_IP_NOT_AVAILABLE, "Pod IP is not yet available for sandbox " + id + "."));
         return Endpoint.of((ip.contains(":") ? "[" + ip + "]" : ip) + ":" + port);
+    }
+
+    /** Adds the CR's access tokens as headers: the secure-access token unless signed, the egress token on 18080. */
+    private static Endpoint withTokens(Endpoint endpoint, GenericKubernetesResource cr, int port, boolean secureAccess) {
+        Map<String, String> annotations = cr.getMetadata().getAnnotations();
+        if (annotations == null) {
+            return endpoint;
+        }
+        Endpoint result = endpoint;
+        String token = annotations.get(BatchSandboxes.SECURE_ACCESS_TOKEN_ANNOTATION);
+        if (secureAccess && token != null && !token.isBlank()) {
+            result = result.withHeader(SandboxService.SECURE_ACCESS_HEADER, token);
+        }
+        String egress = annotations.get(Labels.EGRESS_AUTH_TOKEN);
+        if (port == EGRESS_PORT && egress != null && !egress.isBlank()) {
+            result = result.withHeader(EGRESS_AUTH_HEADER, egress);
+        }
+        return result;
     }
 
     // ---------------------------------------------------------------- lifecycle

@@ -10,13 +10,16 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.io.IOException;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.List;
 import java.util.Map;
 import java.util.ServiceLoader;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -55,7 +58,7 @@ class KubernetesRuntimeProviderTest {
     }
 
     @Test
-    void refusesToStartWithoutNamespaceWithAgentSandboxOrWithGatewayIngress() {
+    void refusesToStartWithoutNamespaceWithAgentSandboxOrWithAnIncompleteGateway() {
         SandboxRuntimeProvider provider = new KubernetesRuntimeProvider();
         UnavailableException noNamespace = assertThrows(UnavailableException.class,
             () -> provider.create(context(Map.of("kubernetes", Map.of()), Map.of())));
@@ -70,7 +73,65 @@ class KubernetesRuntimeProviderTest {
             assertEquals(KubernetesErrors.INITIALIZATION_ERROR, e.code());
         }
         assertTrue(agent.getMessage().contains("agent-sandbox"), agent.getMessage());
+        assertTrue(gateway.getMessage().contains("ingress.gateway"), gateway.getMessage());
         assertTrue(nowhere.getMessage().contains("KUBERNETES_SERVICE_HOST"), nowhere.getMessage());
+    }
+
+    // ---------------------------------------------------------------- [ingress]
+
+    static KubernetesRuntimeConfig withIngress(Map<String, Object> ingress) {
+        return KubernetesRuntimeConfig.from(context(Map.of("kubernetes", Map.of("namespace", "ns"), "ingress", ingress),
+            Map.of()));
+    }
+
+    @Test
+    void ingressIsDirectWhenAbsentOrSaidSo() {
+        assertFalse(KubernetesRuntimeConfig.from(context(Map.of("kubernetes", Map.of("namespace", "ns")), Map.of()))
+            .ingress().isGateway());
+        assertEquals(IngressConfig.direct(), withIngress(Map.of("mode", "direct")).ingress());
+    }
+
+    @Test
+    void readsTheGatewayAndTheActiveSigningKey() {
+        KubernetesRuntimeConfig config = withIngress(Map.of("mode", "gateway",
+            "gateway", Map.of("address", "*.sandboxes.example.com", "route", Map.of("mode", "wildcard")),
+            "secure_access", Map.of("active_key", "b", "keys", List.of(
+                Map.of("key_id", "a", "key", "b2xk"),
+                Map.of("key_id", "b", "key", "bXktdGVzdC1zZWNyZXQ=")))));
+
+        IngressConfig ingress = config.ingress();
+        assertEquals(new IngressConfig.Gateway("*.sandboxes.example.com", IngressConfig.RouteMode.WILDCARD), ingress.gateway());
+        assertEquals("b", ingress.signingKey().keyId());
+        assertEquals("my-test-secret", new String(ingress.signingKey().secret(), StandardCharsets.UTF_8));
+        assertFalse(ingress.signingKey().toString().contains("bXkt"), "the secret is never printed");
+
+        IngressConfig unsigned = withIngress(Map.of("mode", "gateway",
+            "gateway", Map.of("address", "gateway.example.com:8080", "route", Map.of("mode", "header")))).ingress();
+        assertEquals(IngressConfig.RouteMode.HEADER, unsigned.gateway().routeMode());
+        assertNull(unsigned.signingKey());
+    }
+
+    @Test
+    void refusesIngressSettingsItCannotUse() {
+        Map<String, Object> uriGateway = Map.of("address", "gateway.example.com", "route", Map.of("mode", "uri"));
+        List<Map<String, Object>> refused = List.of(
+            Map.of("mode", "tunnel"),
+            Map.of("mode", "gateway", "gateway", Map.of("address", "gateway.example.com")),
+            Map.of("mode", "gateway", "gateway", Map.of("address", "x", "route", Map.of("mode", "path"))),
+            Map.of("mode", "gateway", "gateway", Map.of("address", "gateway.example.com", "route", Map.of("mode", "wildcard"))),
+            Map.of("mode", "direct", "secure_access", Map.of("active_key", "a", "keys", List.of(Map.of("key_id", "a",
+                "key", "b2xk")))),
+            Map.of("mode", "gateway", "gateway", uriGateway, "secure_access", Map.of("active_key", "z",
+                "keys", List.of(Map.of("key_id", "a", "key", "b2xk")))),
+            Map.of("mode", "gateway", "gateway", uriGateway, "secure_access", Map.of("active_key", "a",
+                "keys", List.of(Map.of("key_id", "a", "key", "not base64!")))),
+            Map.of("mode", "gateway", "gateway", uriGateway, "secure_access", Map.of("active_key", "a")));
+        for (Map<String, Object> ingress : refused) {
+            UnavailableException error = assertThrows(UnavailableException.class, () -> withIngress(ingress),
+                ingress::toString);
+            assertEquals(KubernetesErrors.INITIALIZATION_ERROR, error.code());
+            assertTrue(error.getMessage().contains("ingress."), error.getMessage());
+        }
     }
 
     @Test

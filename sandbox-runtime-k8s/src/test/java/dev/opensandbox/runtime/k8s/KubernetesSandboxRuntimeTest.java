@@ -16,6 +16,7 @@ import dev.opensandbox.core.SandboxId;
 import dev.opensandbox.core.SandboxSpec;
 import dev.opensandbox.core.SandboxState;
 import dev.opensandbox.core.spi.EndpointPurpose;
+import dev.opensandbox.core.spi.EndpointRequest;
 import dev.opensandbox.core.spi.ProvisionRequest;
 import dev.opensandbox.core.testing.MutableClock;
 import dev.opensandbox.runtime.k8s.testing.FakeBatchSandboxController;
@@ -28,6 +29,7 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Nested;
 import org.junit.jupiter.api.Test;
 
+import java.math.BigInteger;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.LinkedHashMap;
@@ -548,6 +550,160 @@ class KubernetesSandboxRuntimeTest {
         }
     }
 
+    // ---------------------------------------------------------------- 5b. gateway endpoints and signed routes
+
+    @Nested
+    class GatewayEndpoints {
+
+        static final String SECRET_B64 = "bXktdGVzdC1zZWNyZXQ=";
+        final BigInteger expires = BigInteger.valueOf(2_000_000_000L);
+
+        KubernetesSandboxRuntime gateway(String address, IngressConfig.RouteMode mode, boolean signingKey)
+            throws InterruptedException {
+            IngressConfig ingress = IngressConfig.gateway(address, mode);
+            if (signingKey) {
+                ingress = ingress.withSigningKey(IngressConfig.SigningKey.fromBase64("a", SECRET_B64));
+            }
+            return runtime(KubernetesRuntimeConfig.defaults(NAMESPACE).withIngress(ingress));
+        }
+
+        Sandbox createWithToken(String token) {
+            ProvisionRequest plain = request(spec().build());
+            return runtime.create(new ProvisionRequest(plain.id(), plain.spec(), plain.image(), plain.entrypoint(),
+                plain.limits(), plain.createdAt(), plain.expiresAt(), token));
+        }
+
+        @Test
+        void clientsGetTheRouteModesShapeWhileTheServersProxyStillDialsThePod() throws InterruptedException {
+            Sandbox sandbox = create();
+            String id = sandbox.id().toString();
+            String podAddress = runtime.resolveEndpoint(sandbox.id(), 8080, EndpointPurpose.INTERNAL).address();
+            Map<IngressConfig.RouteMode, Endpoint> expected = Map.of(
+                IngressConfig.RouteMode.WILDCARD, Endpoint.of(id + "-8080.sandboxes.example.com"),
+                IngressConfig.RouteMode.URI, Endpoint.of("gateway.example.com/" + id + "/8080"),
+                IngressConfig.RouteMode.HEADER, new Endpoint("gateway.example.com",
+                    Map.of("OpenSandbox-Ingress-To", id + "-8080")));
+            for (Map.Entry<IngressConfig.RouteMode, Endpoint> mode : expected.entrySet()) {
+                String address = mode.getKey() == IngressConfig.RouteMode.WILDCARD ? "*.sandboxes.example.com"
+                    : "gateway.example.com";
+                try (KubernetesSandboxRuntime gateway = gateway(address, mode.getKey(), false)) {
+                    assertEquals(mode.getValue(), gateway.resolveEndpoint(sandbox.id(), 8080, EndpointPurpose.EXTERNAL),
+                        mode.getKey().name());
+                    assertEquals(Endpoint.of(podAddress), gateway.resolveEndpoint(sandbox.id(), 8080,
+                        EndpointPurpose.INTERNAL));
+                    assertEquals(mode.getValue(), gateway.resolveEndpoint(EndpointRequest.of(sandbox.id(), 8080,
+                        EndpointPurpose.EXTERNAL)), "the request form resolves unsigned requests alike");
+                }
+            }
+        }
+
+        @Test
+        void gatewayEndpointsNeedTheSandboxButNoPodIp() throws InterruptedException {
+            SandboxId starting = SandboxId.random();
+            adopt(starting, Map.of());
+            try (KubernetesSandboxRuntime gateway = gateway("gateway.example.com", IngressConfig.RouteMode.URI, true)) {
+                await().atMost(BOUND).until(() -> gateway.inspect(starting).isPresent());
+
+                assertEquals("gateway.example.com/" + starting + "/44772",
+                    gateway.resolveEndpoint(starting, 44772, EndpointPurpose.EXTERNAL).address());
+                NotFoundException unknown = assertThrows(NotFoundException.class,
+                    () -> gateway.resolveEndpoint(SandboxId.random(), 44772, EndpointPurpose.EXTERNAL));
+                assertEquals(KubernetesErrors.SANDBOX_NOT_FOUND, unknown.code());
+            }
+        }
+
+        @Test
+        void theSecureAccessTokenIsAnnotatedOnTheBatchSandboxButNotOnItsPods() {
+            Sandbox sandbox = createWithToken("tok-123");
+
+            Map<String, Object> posted = body(cluster.requests("POST", BATCHSANDBOXES).get(0));
+            assertEquals("tok-123", at(posted, "metadata", "annotations").get("opensandbox.io/secure-access-token"));
+            Map<String, Object> podAnnotations = at(posted, "spec", "template", "metadata", "annotations");
+            assertFalse(podAnnotations != null && podAnnotations.containsKey("opensandbox.io/secure-access-token"),
+                "pods do not carry the token");
+            assertEquals(Map.of("OpenSandbox-Secure-Access", "tok-123"),
+                runtime.resolveEndpoint(sandbox.id(), 8080, EndpointPurpose.EXTERNAL).headers());
+            assertTrue(runtime.resolveEndpoint(sandbox.id(), 8080, EndpointPurpose.INTERNAL).headers().isEmpty());
+            assertFalse(runtime.create(request(spec().build())).toString().contains("tok-123"));
+            Map<String, Object> untokened = body(cluster.requests("POST", BATCHSANDBOXES).get(1));
+            assertFalse(String.valueOf(at(untokened, "metadata").get("annotations")).contains("secure-access-token"),
+                "no annotation without a token");
+        }
+
+        @Test
+        void adoptedSandboxesGetTheirTokensFromTheAnnotationsAndTheEgressTokenOnlyOn18080() throws InterruptedException {
+            SandboxId id = SandboxId.random();
+            adopt(id, Map.of("opensandbox.io/secure-access-token", "tok", "opensandbox.io/egress-auth-token", "egress",
+                FakeBatchSandboxController.ENDPOINTS, "[\"10.1.2.3\"]"));
+            try (KubernetesSandboxRuntime gateway = gateway("gateway.example.com", IngressConfig.RouteMode.HEADER, true)) {
+                await().atMost(BOUND).until(() -> gateway.inspect(id).isPresent());
+
+                assertEquals(Map.of("OpenSandbox-Ingress-To", id + "-8080", "OpenSandbox-Secure-Access", "tok"),
+                    gateway.resolveEndpoint(id, 8080, EndpointPurpose.EXTERNAL).headers());
+                assertEquals(Map.of("OpenSandbox-Ingress-To", id + "-18080", "OpenSandbox-Secure-Access", "tok",
+                    "OPENSANDBOX-EGRESS-AUTH", "egress"), gateway.resolveEndpoint(id, 18080, EndpointPurpose.EXTERNAL).headers());
+                Endpoint signed = gateway.resolveEndpoint(new EndpointRequest(id, 18080, EndpointPurpose.EXTERNAL, expires));
+                assertFalse(signed.headers().containsKey("OpenSandbox-Secure-Access"), "the signature is the credential");
+                assertEquals("egress", signed.headers().get("OPENSANDBOX-EGRESS-AUTH"));
+            }
+        }
+
+        @Test
+        void signedRoutesFollowOsep0011InEveryRouteMode() throws InterruptedException {
+            Sandbox sandbox = createWithToken("tok");
+            String id = sandbox.id().toString();
+            String signature = RouteSigner.signature("my-test-secret".getBytes(java.nio.charset.StandardCharsets.UTF_8), "a",
+                RouteSigner.canonical(id, 8080, "x2qxvk"));
+            EndpointRequest request = new EndpointRequest(sandbox.id(), 8080, EndpointPurpose.EXTERNAL, expires);
+
+            try (KubernetesSandboxRuntime uri = gateway("gateway.example.com", IngressConfig.RouteMode.URI, true);
+                 KubernetesSandboxRuntime wildcard = gateway("*.example.com", IngressConfig.RouteMode.WILDCARD, true);
+                 KubernetesSandboxRuntime header = gateway("gateway.example.com", IngressConfig.RouteMode.HEADER, true)) {
+                assertEquals(Endpoint.of("gateway.example.com/" + id + "/8080/x2qxvk/" + signature), uri.resolveEndpoint(request));
+                assertEquals(Endpoint.of(id + "-8080-x2qxvk-" + signature + ".example.com"), wildcard.resolveEndpoint(request));
+                assertEquals(new Endpoint("gateway.example.com", Map.of("OpenSandbox-Ingress-To",
+                    id + "-8080-x2qxvk-" + signature)), header.resolveEndpoint(request));
+                assertFalse(uri.resolveEndpoint(new EndpointRequest(sandbox.id(), 8080, EndpointPurpose.EXTERNAL,
+                    expires.add(BigInteger.ONE))).equals(uri.resolveEndpoint(request)), "another expiry, another route");
+            }
+        }
+
+        @Test
+        void signedRoutesAreRefusedInUpstreamsOrderAndWords() throws InterruptedException {
+            Sandbox sandbox = create();
+            SandboxId unknown = SandboxId.random();
+            long now = clock.instant().getEpochSecond();
+            try (KubernetesSandboxRuntime unsigned = gateway("gateway.example.com", IngressConfig.RouteMode.URI, false);
+                 KubernetesSandboxRuntime signing = gateway("gateway.example.com", IngressConfig.RouteMode.URI, true)) {
+                // The expiry first, even for an unknown sandbox.
+                InvalidRequestException past = assertThrows(InvalidRequestException.class, () -> signing.resolveEndpoint(
+                    new EndpointRequest(unknown, 8080, EndpointPurpose.EXTERNAL, BigInteger.valueOf(now))));
+                assertEquals(ErrorCodes.INVALID_PARAMETER, past.code());
+                assertTrue(past.getMessage().contains("must be greater than current time"), past.getMessage());
+                assertThrows(InvalidRequestException.class, () -> signing.resolveEndpoint(new EndpointRequest(unknown, 8080,
+                    EndpointPurpose.EXTERNAL, RouteSigner.UINT64_MAX.add(BigInteger.ONE))));
+                assertThrows(InvalidRequestException.class, () -> signing.resolveEndpoint(new EndpointRequest(unknown, 8080,
+                    EndpointPurpose.EXTERNAL, BigInteger.valueOf(-5))));
+                // Then the sandbox.
+                NotFoundException missing = assertThrows(NotFoundException.class, () -> signing.resolveEndpoint(
+                    new EndpointRequest(unknown, 8080, EndpointPurpose.EXTERNAL, expires)));
+                assertEquals(KubernetesErrors.SANDBOX_NOT_FOUND, missing.code());
+                // Then the configuration.
+                EndpointRequest request = new EndpointRequest(sandbox.id(), 8080, EndpointPurpose.EXTERNAL, expires);
+                InvalidRequestException direct = assertThrows(InvalidRequestException.class,
+                    () -> runtime.resolveEndpoint(request));
+                assertEquals(ErrorCodes.INVALID_PARAMETER, direct.code());
+                assertTrue(direct.getMessage().contains("ingress.mode = 'gateway'"), direct.getMessage());
+                InvalidRequestException noKey = assertThrows(InvalidRequestException.class,
+                    () -> unsigned.resolveEndpoint(request));
+                assertTrue(noKey.getMessage().contains("secure_access"), noKey.getMessage());
+                assertEquals("gateway.example.com/" + sandbox.id() + "/8080/x2qxvk/",
+                    signing.resolveEndpoint(request).address().substring(0, ("gateway.example.com/" + sandbox.id()
+                        + "/8080/x2qxvk/").length()));
+            }
+        }
+    }
+
     // ---------------------------------------------------------------- 6. capabilities
 
     @Test
@@ -558,7 +714,18 @@ class KubernetesSandboxRuntimeTest {
         assertFalse(runtime.capabilities().files());
         assertFalse(runtime.capabilities().logs());
         assertFalse(runtime.capabilities().snapshots());
-        assertFalse(runtime.capabilities().pools());
+        assertTrue(runtime.capabilities().pools());
+        assertTrue(runtime.pools().isPresent(), "pools are managed as Pool custom resources");
         assertEquals("kubernetes", runtime.type());
+    }
+
+    @Test
+    void aSandboxFromAPoolIsRefusedUntilPoolModeExists() {
+        SandboxSpec spec = spec().extension("poolRef", "warm-python").build();
+
+        InvalidRequestException e = assertThrows(InvalidRequestException.class, () -> runtime.validate(spec));
+        assertEquals(ErrorCodes.UNSUPPORTED_POOL_REF, e.code());
+        assertEquals("poolRef is not supported by this server's Kubernetes runtime yet.", e.getMessage());
+        runtime.validate(spec().extension("poolRef", " ").build());
     }
 }

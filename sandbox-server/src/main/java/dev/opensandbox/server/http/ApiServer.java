@@ -11,11 +11,12 @@ import dev.opensandbox.core.InvalidRequestException;
 import dev.opensandbox.core.NotFoundException;
 import dev.opensandbox.core.Sandbox;
 import dev.opensandbox.core.SandboxId;
-import dev.opensandbox.core.UnsupportedCapabilityException;
+import dev.opensandbox.core.service.PoolService;
 import dev.opensandbox.core.service.SandboxQuery;
 import dev.opensandbox.core.service.SandboxService;
 import dev.opensandbox.core.service.SnapshotService;
 import dev.opensandbox.core.spi.EndpointPurpose;
+import dev.opensandbox.core.spi.EndpointRequest;
 import dev.opensandbox.core.store.SnapshotQuery;
 import dev.opensandbox.core.store.SnapshotState;
 import dev.opensandbox.server.execd.BuiltInExecd;
@@ -31,6 +32,7 @@ import org.slf4j.MDC;
 
 import java.io.IOException;
 import java.io.InputStream;
+import java.math.BigInteger;
 import java.time.Instant;
 import java.util.EnumSet;
 import java.util.HashSet;
@@ -91,7 +93,8 @@ public final class ApiServer implements AutoCloseable {
             .configure(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES, false);
         this.filters = new Filters(settings);
         this.concurrency = new ConcurrencyLimit(settings.limitConcurrency());
-        ProxyTargets proxyTargets = new ProxyTargets(sandboxes);
+        ProxyTargets proxyTargets = new ProxyTargets(sandboxes, settings.renewOnAccessInterval() == null ? null
+            : new AccessRenewals(sandboxes, settings.renewOnAccessInterval(), runner::execute, clock));
         this.execdWorkers = builtInExecd ? ReverseProxy.newExecutor("opensandbox-execd-") : null;
         this.execd = builtInExecd ? new BuiltInExecd(sandboxes, clock, execdWorkers) : null;
         this.proxy = new ReverseProxy(proxyTargets, settings, execd);
@@ -211,7 +214,7 @@ public final class ApiServer implements AutoCloseable {
         app.exception(Exception.class, (e, ctx) -> ErrorResponses.write(ctx, e));
     }
 
-    private void route(HandlerType method, String path, Handler handler) {
+    void route(HandlerType method, String path, Handler handler) {
         for (String prefix : PREFIXES) {
             app.addHttpHandler(method, prefix + path, handler);
             routes.add(method.name() + " " + prefix + path);
@@ -318,16 +321,7 @@ public final class ApiServer implements AutoCloseable {
             }
         }
 
-        Handler poolsUnsupported = ctx -> {
-            throw new UnsupportedCapabilityException("KUBERNETES::POOL_NOT_SUPPORTED",
-                "Pool management is only available when runtime.type is 'kubernetes'.");
-        };
-        for (HandlerType method : List.of(HandlerType.GET, HandlerType.POST)) {
-            route(method, "/pools", poolsUnsupported);
-        }
-        for (HandlerType method : List.of(HandlerType.GET, HandlerType.PUT, HandlerType.DELETE)) {
-            route(method, "/pools/{poolName}", poolsUnsupported);
-        }
+        new PoolRoutes(new PoolService(sandboxes.runtime()), mapper).register(this);
     }
 
     // ------------------------------------------------------------ handlers
@@ -336,22 +330,28 @@ public final class ApiServer implements AutoCloseable {
         SandboxId id = sandboxId(ctx);
         int port = QueryParams.intPath(ctx, "port");
         Boolean useServerProxy = QueryParams.boolParam(ctx, "use_server_proxy");
-        Long expires = QueryParams.longParam(ctx, "expires", Long.MIN_VALUE, Long.MAX_VALUE, null);
+        BigInteger expires = expiresParam(ctx);
         boolean viaProxy = useServerProxy != null && useServerProxy;
         if (viaProxy && expires != null) {
             throw new InvalidRequestException(ErrorCodes.INVALID_PARAMETER,
                 "use_server_proxy cannot be combined with expires; signed endpoints require the gateway route.");
         }
-        if (expires != null) {
-            throw new InvalidRequestException(ErrorCodes.API_NOT_SUPPORTED,
-                "Signed routes (expires parameter) are not supported when runtime.type='"
-                    + sandboxes.runtime().type() + "'.");
-        }
+        // Signed routes are the runtime's business: Docker and in-memory refuse them (400
+        // SANDBOX::API_NOT_SUPPORTED), Kubernetes signs them in gateway mode.
+        EndpointRequest request = new EndpointRequest(id, port, EndpointPurpose.EXTERNAL, expires);
         String base = proxyBase(ctx);
         if (execd != null && port == BuiltInExecd.PORT) {
             // Built-in mode: the server itself answers execd, under its proxy route (no /v1: clients
             // require an endpoint with a path to end in /44772).
             async(ctx, () -> {
+                if (expires != null) {
+                    // The runtime's own refusals first; a route it signed would lead to a port where
+                    // nothing listens, since execd lives in this server.
+                    sandboxes.endpoint(request);
+                    throw new InvalidRequestException(ErrorCodes.INVALID_PARAMETER, "Signed routes cannot reach "
+                        + "the built-in execd (port " + port + "), which only this server's proxy serves; set "
+                        + "[runtime] execd_image or omit the expires parameter.");
+                }
                 sandboxes.get(id);
                 Endpoint endpoint = new Endpoint(base + "/sandboxes/" + id + "/proxy/" + port, Map.of());
                 return sandboxes.accessToken(id)
@@ -360,9 +360,24 @@ public final class ApiServer implements AutoCloseable {
             return;
         }
         async(ctx, () -> {
-            Endpoint endpoint = sandboxes.endpoint(id, port, EndpointPurpose.EXTERNAL);
+            Endpoint endpoint = sandboxes.endpoint(request);
             return viaProxy ? new Endpoint(base + "/sandboxes/" + id + "/proxy/" + port, endpoint.headers()) : endpoint;
         }, (c, endpoint) -> c.json(Responses.EndpointBody.of(endpoint)));
+    }
+
+    /**
+     * {@code expires} as the client sent it. Upstream reads it as a Python integer, so a digit
+     * string of any length is taken as is (the runtime answers 400 for values outside uint64);
+     * other spellings go through the lenient integer rules of every query parameter (422 if not
+     * an integer).
+     */
+    private static BigInteger expiresParam(Context ctx) {
+        String raw = ctx.queryParam("expires");
+        if (raw != null && raw.trim().matches("[+-]?[0-9]+")) {
+            return new BigInteger(raw.trim());
+        }
+        Long lenient = QueryParams.longParam(ctx, "expires", Long.MIN_VALUE, Long.MAX_VALUE, null);
+        return lenient == null ? null : BigInteger.valueOf(lenient);
     }
 
     /** The server's public base without scheme: {@code [server] eip}, else the request's Host. */
@@ -448,7 +463,7 @@ public final class ApiServer implements AutoCloseable {
     }
 
     /** 204: no body and no Content-Type. */
-    private static void noContent(Context ctx) {
+    static void noContent(Context ctx) {
         ctx.status(204);
         ctx.res().setContentType(null);
     }
@@ -459,7 +474,7 @@ public final class ApiServer implements AutoCloseable {
             sandboxes.runtime().capabilities().errorNamespace() + "::SANDBOX_NOT_FOUND", "Sandbox " + raw + " not found."));
     }
 
-    private JsonNode body(Context ctx) {
+    JsonNode body(Context ctx) {
         String text = ctx.body();
         if (text.isBlank()) {
             throw JsonObject.invalid("body", "Field required");

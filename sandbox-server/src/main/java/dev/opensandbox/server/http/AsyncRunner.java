@@ -52,6 +52,11 @@ final class AsyncRunner implements AutoCloseable {
         }, executor);
     }
 
+    /** Runs a task whose result nobody waits for. */
+    void execute(Runnable task) {
+        executor.execute(task);
+    }
+
     /** Found by reflection: the build targets Java 17, where the method does not exist. */
     private static ExecutorService virtualThreadExecutor() {
         try {

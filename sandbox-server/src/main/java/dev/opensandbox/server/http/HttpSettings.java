@@ -20,10 +20,14 @@ import java.util.List;
  *                            {@code PROXY::BACKEND_TIMEOUT}); default 180 s as upstream
  * @param proxyIdleTimeout    the longest a proxied response body or WebSocket may stay silent before the proxy
  *                            cuts it; default 1 hour (streams such as SSE have no overall limit)
+ * @param renewOnAccessInterval when set ({@code [renew_intent] enabled}), traffic through the proxy renews
+ *                            sandboxes created with {@code access.renew.extend.seconds}, at most once per this
+ *                            interval per sandbox; null disables it
  */
 public record HttpSettings(String apiKey, List<String> corsAllowedOrigins, String eip, int limitConcurrency,
                            Duration idleTimeout, int acceptQueueSize, int maxRequestThreads,
-                           boolean proxyRequiresApiKey, Duration proxyResponseTimeout, Duration proxyIdleTimeout) {
+                           boolean proxyRequiresApiKey, Duration proxyResponseTimeout, Duration proxyIdleTimeout,
+                           Duration renewOnAccessInterval) {
 
     public static final Duration DEFAULT_PROXY_RESPONSE_TIMEOUT = Duration.ofSeconds(180);
     public static final Duration DEFAULT_PROXY_IDLE_TIMEOUT = Duration.ofHours(1);
@@ -48,7 +52,7 @@ public record HttpSettings(String apiKey, List<String> corsAllowedOrigins, Strin
     public HttpSettings(String apiKey, List<String> corsAllowedOrigins, String eip, int limitConcurrency,
                         Duration idleTimeout, int acceptQueueSize, int maxRequestThreads) {
         this(apiKey, corsAllowedOrigins, eip, limitConcurrency, idleTimeout, acceptQueueSize, maxRequestThreads,
-            false, null, null);
+            false, null, null, null);
     }
 
     /** Upstream's defaults for everything but the three client-facing settings. */
@@ -63,6 +67,12 @@ public record HttpSettings(String apiKey, List<String> corsAllowedOrigins, Strin
     /** A copy with other proxy settings; null durations mean the defaults. */
     public HttpSettings withProxy(boolean requiresApiKey, Duration responseTimeout, Duration idle) {
         return new HttpSettings(apiKey, corsAllowedOrigins, eip, limitConcurrency, idleTimeout, acceptQueueSize,
-            maxRequestThreads, requiresApiKey, responseTimeout, idle);
+            maxRequestThreads, requiresApiKey, responseTimeout, idle, renewOnAccessInterval);
+    }
+
+    /** A copy where proxy traffic renews sandboxes at most once per {@code interval} each; null disables it. */
+    public HttpSettings withRenewOnAccess(Duration interval) {
+        return new HttpSettings(apiKey, corsAllowedOrigins, eip, limitConcurrency, idleTimeout, acceptQueueSize,
+            maxRequestThreads, proxyRequiresApiKey, proxyResponseTimeout, proxyIdleTimeout, interval);
     }
 }

@@ -33,9 +33,16 @@ final class ProxyTargets {
         Pattern.DOTALL);
 
     private final SandboxService sandboxes;
+    private final AccessRenewals renewals;
+
+    /** @param renewals renew-on-access, or null when it is off */
+    ProxyTargets(SandboxService sandboxes, AccessRenewals renewals) {
+        this.sandboxes = sandboxes;
+        this.renewals = renewals;
+    }
 
     ProxyTargets(SandboxService sandboxes) {
-        this.sandboxes = sandboxes;
+        this(sandboxes, null);
     }
 
     /**
@@ -74,6 +81,7 @@ final class ProxyTargets {
     void checkAccess(SandboxId id, String presented) {
         Optional<String> token = sandboxes.accessToken(id);
         if (token.isEmpty()) {
+            accessed(id);
             return;
         }
         if (presented == null || presented.isEmpty()) {
@@ -84,6 +92,14 @@ final class ProxyTargets {
         if (!MessageDigest.isEqual(sha256(token.get()), sha256(presented))) {
             throw new ErrorResponses.ApiRejection(401, "PROXY::SECURE_ACCESS_INVALID",
                 "The " + SECURE_ACCESS_HEADER + " header does not match the token of sandbox " + id + ".");
+        }
+        accessed(id);
+    }
+
+    /** Traffic that was let through keeps a sandbox with renew-on-access alive. */
+    private void accessed(SandboxId id) {
+        if (renewals != null) {
+            renewals.accessed(id);
         }
     }
 

@@ -24,7 +24,7 @@ import java.util.function.Predicate;
 import java.util.stream.Collectors;
 
 /**
- * fabric8's mock API server in CRUD mode with the BatchSandbox CRD registered (so that the
+ * fabric8's mock API server in CRUD mode with the BatchSandbox and Pool CRDs registered (so that the
  * status subresource behaves: status is stripped on create and only {@code /status} writes it),
  * every request recorded with its body (the mock's merge-patch semantics differ from a real API
  * server's, so tests assert on what the client sent), and a switch that makes every new watch
@@ -65,6 +65,7 @@ public final class MockCluster implements AutoCloseable {
         controllerClient = server.createClient(builder -> builder.editOrNewConfig().withUserAgent(CONTROLLER_AGENT)
             .endConfig());
         client.apiextensions().v1().customResourceDefinitions().resource(batchSandboxDefinition()).create();
+        client.apiextensions().v1().customResourceDefinitions().resource(poolDefinition()).create();
     }
 
     /** A client of the mock; the tests share it with the runtime under test and the fake controller. */
@@ -93,6 +94,15 @@ public final class MockCluster implements AutoCloseable {
             && !r.fromController());
     }
 
+    /**
+     * From now on, requests that match are answered with {@code status} and a Kubernetes
+     * {@code Status} body instead of being served: a missing CRD (404), a forbidden call (403), a
+     * failing API server (500).
+     */
+    public void answer(Predicate<Request> filter, int status) {
+        dispatcher.overrides.add(Map.entry(filter, status));
+    }
+
     /** From now on, new watches open and never deliver an event (the stuck watch of upstream's informer). */
     public void silenceNewWatches(boolean silent) {
         dispatcher.silenceWatches = silent;
@@ -106,11 +116,19 @@ public final class MockCluster implements AutoCloseable {
     }
 
     static CustomResourceDefinition batchSandboxDefinition() {
+        return definition("BatchSandbox", "batchsandboxes", "batchsandbox", "bsbx");
+    }
+
+    static CustomResourceDefinition poolDefinition() {
+        return definition("Pool", "pools", "pool");
+    }
+
+    /** A namespaced {@code v1alpha1} CRD of {@link #GROUP} with the status subresource. */
+    private static CustomResourceDefinition definition(String kind, String plural, String singular, String... shortNames) {
         return new CustomResourceDefinitionBuilder()
-            .withNewMetadata().withName("batchsandboxes." + GROUP).endMetadata()
+            .withNewMetadata().withName(plural + "." + GROUP).endMetadata()
             .withNewSpec().withGroup(GROUP).withScope("Namespaced")
-            .withNewNames().withKind("BatchSandbox").withPlural("batchsandboxes").withSingular("batchsandbox")
-            .withShortNames("bsbx").endNames()
+            .withNewNames().withKind(kind).withPlural(plural).withSingular(singular).withShortNames(shortNames).endNames()
             .addNewVersion().withName("v1alpha1").withServed(true).withStorage(true)
             .withNewSubresources().withNewStatus().endStatus().endSubresources()
             .endVersion().endSpec().build();
@@ -120,6 +138,7 @@ public final class MockCluster implements AutoCloseable {
         private final Dispatcher delegate;
         private final List<Request> recorded = new CopyOnWriteArrayList<>();
         private volatile boolean silenceWatches;
+        private final List<Map.Entry<Predicate<Request>, Integer>> overrides = new CopyOnWriteArrayList<>();
 
         RecordingDispatcher(Dispatcher delegate) {
             this.delegate = delegate;
@@ -132,6 +151,13 @@ public final class MockCluster implements AutoCloseable {
             Request seen = new Request(request.getMethod(), request.getPath(), request.getHeader("Content-Type"), body,
                 request.getHeader("User-Agent"));
             recorded.add(seen);
+            for (Map.Entry<Predicate<Request>, Integer> override : overrides) {
+                if (override.getKey().test(seen)) {
+                    return new MockResponse().setResponseCode(override.getValue()).setBody("{\"kind\":\"Status\","
+                        + "\"apiVersion\":\"v1\",\"status\":\"Failure\",\"message\":\"injected by the test\","
+                        + "\"code\":" + override.getValue() + "}");
+                }
+            }
             if (silenceWatches && seen.isWatch()) {
                 return new MockResponse().withWebSocketUpgrade(new WebSocketListener() {
                 });
