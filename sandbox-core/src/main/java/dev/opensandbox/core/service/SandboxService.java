@@ -139,7 +139,8 @@ public final class SandboxService implements AutoCloseable {
             if (expiresAt != null) {
                 expiry.schedule(id, expiresAt);
             }
-            LOG.info("sandbox={} action=create image={} expiresAt={}", id, request.image().uri(), expiresAt);
+            LOG.info("sandbox={} action=create image={} expiresAt={}", id,
+                request.image() == null ? "pool:" + request.poolRef() : request.image().uri(), expiresAt);
             Sandbox merged = merge(started, ready);
             // The response reports what the client asked for, not what the runtime wrapped around it.
             return new Sandbox(id, merged.image(), merged.snapshotId(), valid.spec().platform(), merged.status(),

@@ -10,6 +10,7 @@ import dev.opensandbox.core.SandboxId;
 import dev.opensandbox.core.SandboxState;
 import dev.opensandbox.core.UnsupportedCapabilityException;
 import dev.opensandbox.core.spi.SandboxRuntime;
+import dev.opensandbox.core.spi.SnapshotCommitException;
 import dev.opensandbox.core.store.SandboxStore;
 import dev.opensandbox.core.store.SnapshotQuery;
 import dev.opensandbox.core.store.SnapshotRecord;
@@ -83,6 +84,9 @@ public final class SnapshotService {
             String image = runtime.commitSnapshot(SandboxId.parse(accepted.sourceSandboxId()), accepted.id());
             outcome = accepted.withRestoreImage(image).transition(SnapshotState.Ready, "snapshot_runtime_ready",
                 "Snapshot image created successfully.", now());
+        } catch (SnapshotCommitException e) {
+            // The runtime named the failure in upstream's vocabulary: record its reason and message as they are.
+            outcome = accepted.transition(SnapshotState.Failed, e.reason(), e.getMessage(), now());
         } catch (SandboxException e) {
             String reason = e.kind() == SandboxException.Kind.DEADLINE_EXCEEDED ? "snapshot_runtime_timeout"
                 : "snapshot_runtime_failed";
@@ -96,13 +100,11 @@ public final class SnapshotService {
             return;
         }
         // Someone moved the record on (deleted, or marked Deleting) while the commit ran: clean up.
-        if (outcome.restoreImage() != null) {
-            try {
-                runtime.deleteSnapshotImage(outcome.restoreImage());
-            } catch (RuntimeException e) {
-                LOG.warn("snapshot={} action=snapshot-orphan-cleanup error={}", accepted.id(), e.toString());
-                return;
-            }
+        try {
+            runtime.deleteSnapshot(accepted.id(), outcome.restoreImage());
+        } catch (RuntimeException e) {
+            LOG.warn("snapshot={} action=snapshot-orphan-cleanup error={}", accepted.id(), e.toString());
+            return;
         }
         store.findSnapshot(accepted.id())
             .filter(current -> current.state() == SnapshotState.Deleting)
@@ -136,9 +138,9 @@ public final class SnapshotService {
                     "Snapshot " + snapshotId + " changed state and cannot be deleted");
             }
         }
-        if (deleting.restoreImage() != null && runtime.capabilities().snapshots()) {
+        if (runtime.capabilities().snapshots()) {
             try {
-                runtime.deleteSnapshotImage(deleting.restoreImage());
+                runtime.deleteSnapshot(snapshotId, deleting.restoreImage());
             } catch (ConflictException e) {
                 store.replaceSnapshotIfState(SnapshotState.Deleting, current.state() == SnapshotState.Deleting
                     ? current.transition(SnapshotState.Ready, "snapshot_delete_conflict", e.getMessage(), now())
@@ -190,8 +192,8 @@ public final class SnapshotService {
         for (SnapshotRecord record : unfinished) {
             try {
                 if (record.state() == SnapshotState.Deleting) {
-                    if (record.restoreImage() != null && runtime.capabilities().snapshots()) {
-                        runtime.deleteSnapshotImage(record.restoreImage());
+                    if (runtime.capabilities().snapshots()) {
+                        runtime.deleteSnapshot(record.id(), record.restoreImage());
                     }
                     store.deleteSnapshot(record.id());
                 } else {

@@ -155,6 +155,11 @@ public abstract class ForwardingSandboxRuntime implements SandboxRuntime {
     }
 
     @Override
+    public void deleteSnapshot(String snapshotId, String image) {
+        delegate.deleteSnapshot(snapshotId, image);
+    }
+
+    @Override
     public boolean snapshotImageExists(String image) {
         return delegate.snapshotImageExists(image);
     }

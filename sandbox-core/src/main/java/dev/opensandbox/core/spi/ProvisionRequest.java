@@ -1,5 +1,6 @@
 package dev.opensandbox.core.spi;
 
+import dev.opensandbox.core.Extensions;
 import dev.opensandbox.core.ImageSpec;
 import dev.opensandbox.core.ResourceLimits;
 import dev.opensandbox.core.SandboxId;
@@ -14,8 +15,10 @@ import java.util.Objects;
  *
  * @param id         the id the core chose; the runtime labels every object it creates with it
  * @param spec       the validated client request
- * @param image      the image to run: the requested one, or the image of the restored snapshot
- * @param entrypoint the effective command (a snapshot restore without one gets a default)
+ * @param image      the image to run: the requested one, or the image of the restored snapshot; null only
+ *                   in pool mode ({@link #poolRef()}) when the pool's template supplies it
+ * @param entrypoint the effective command (a snapshot restore without one gets a default); null only in
+ *                   pool mode when the pool's template supplies it
  * @param limits     parsed resource limits
  * @param createdAt  creation time as the core's clock saw it
  * @param expiresAt  initial expiry to record on the runtime objects, or null for manual cleanup
@@ -31,8 +34,12 @@ public record ProvisionRequest(SandboxId id, SandboxSpec spec, ImageSpec image, 
     public ProvisionRequest {
         Objects.requireNonNull(id, "id");
         Objects.requireNonNull(spec, "spec");
-        Objects.requireNonNull(image, "image");
-        entrypoint = List.copyOf(Objects.requireNonNull(entrypoint, "entrypoint"));
+        String pool = spec.extensions().get(Extensions.POOL_REF);
+        if (pool == null || pool.isBlank()) {
+            Objects.requireNonNull(image, "image");
+            Objects.requireNonNull(entrypoint, "entrypoint");
+        }
+        entrypoint = entrypoint == null ? null : List.copyOf(entrypoint);
         Objects.requireNonNull(limits, "limits");
         Objects.requireNonNull(createdAt, "createdAt");
     }
@@ -41,6 +48,15 @@ public record ProvisionRequest(SandboxId id, SandboxSpec spec, ImageSpec image, 
     public ProvisionRequest(SandboxId id, SandboxSpec spec, ImageSpec image, List<String> entrypoint,
                             ResourceLimits limits, Instant createdAt, Instant expiresAt) {
         this(id, spec, image, entrypoint, limits, createdAt, expiresAt, null);
+    }
+
+    /**
+     * The pool the sandbox is taken from ({@code extensions.poolRef}, trimmed), or null when it is
+     * created from its own image. Only runtimes declaring {@link RuntimeCapabilities#pools()} see one.
+     */
+    public String poolRef() {
+        String pool = spec.extensions().get(Extensions.POOL_REF);
+        return pool == null || pool.isBlank() ? null : pool.strip();
     }
 
     @Override

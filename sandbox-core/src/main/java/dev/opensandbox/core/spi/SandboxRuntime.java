@@ -238,6 +238,8 @@ public interface SandboxRuntime extends AutoCloseable {
      * {@link RuntimeCapabilities#snapshots()}. Blocks until the image exists.
      *
      * @return the image reference a later {@link #create} can run
+     * @throws SnapshotCommitException when the platform reported why the snapshot failed, in a
+     *                                 reason of upstream's vocabulary that the core records as is
      */
     default String commitSnapshot(SandboxId id, String snapshotId) {
         throw unsupported("commitSnapshot");
@@ -249,9 +251,31 @@ public interface SandboxRuntime extends AutoCloseable {
     }
 
     /**
-     * The image {@link #commitSnapshot} makes for a snapshot id, when the runtime names it
-     * deterministically, so that a snapshot interrupted by a crash can be recovered by looking
-     * for it. Empty by default (such snapshots are then marked failed).
+     * Deletes everything a snapshot left on the platform: its image, and whatever object the
+     * runtime made to commit it (Kubernetes: the {@code SandboxSnapshot} custom resource, which
+     * exists before there is an image and also after a failed commit). Idempotent: deleting what
+     * is already gone succeeds. The core calls this, not {@link #deleteSnapshotImage}, for every
+     * snapshot it deletes, with or without an image. Requires {@link RuntimeCapabilities#snapshots()}.
+     *
+     * <p>The default deletes the image when there is one and does nothing otherwise, which is all
+     * a runtime whose snapshots are plain images needs.
+     *
+     * @param snapshotId the snapshot's id
+     * @param image      the image {@link #commitSnapshot} returned, or null when it returned none
+     * @throws dev.opensandbox.core.ConflictException when the image is still in use
+     */
+    default void deleteSnapshot(String snapshotId, String image) {
+        if (image != null) {
+            deleteSnapshotImage(image);
+        }
+    }
+
+    /**
+     * The image {@link #commitSnapshot} makes for a snapshot id, when the runtime can tell it
+     * without the commit's result (it names images deterministically, or keeps a platform object
+     * named after the snapshot that records the image), so that a snapshot interrupted by a crash
+     * can be recovered by looking for it. Empty by default, and when the image is not known (yet):
+     * such snapshots are then marked failed.
      */
     default Optional<String> snapshotImageFor(String snapshotId) {
         return Optional.empty();

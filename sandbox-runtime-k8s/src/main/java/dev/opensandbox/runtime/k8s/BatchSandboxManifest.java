@@ -36,22 +36,12 @@ final class BatchSandboxManifest {
      */
     static Map<String, Object> build(ProvisionRequest request, KubernetesRuntimeConfig config,
                                      Map<String, Object> template) {
-        SandboxId id = request.id();
+        if (request.poolRef() != null) {
+            return buildFromPool(request, config);
+        }
         Map<String, String> labels = labels(request);
         Map<String, String> annotations = annotations(request.spec());
-
-        Map<String, String> crAnnotations = new LinkedHashMap<>(annotations);
-        if (request.accessToken() != null) {
-            crAnnotations.put(BatchSandboxes.SECURE_ACCESS_TOKEN_ANNOTATION, request.accessToken());
-        }
-
-        Map<String, Object> metadata = new LinkedHashMap<>();
-        metadata.put("name", BatchSandboxes.name(id));
-        metadata.put("namespace", config.namespace());
-        metadata.put("labels", labels);
-        if (!crAnnotations.isEmpty()) {
-            metadata.put("annotations", crAnnotations);
-        }
+        Map<String, Object> metadata = crMetadata(request, config, labels, annotations);
 
         Map<String, Object> podMetadata = new LinkedHashMap<>();
         podMetadata.put("labels", labels);
@@ -77,6 +67,78 @@ final class BatchSandboxManifest {
             mergedSpec.put("expireTime", formatTime(request.expiresAt()));
         }
         return merged;
+    }
+
+    /**
+     * Pool mode: a BatchSandbox that names the pool and carries no pod template (the Pool
+     * reconciler ignores BatchSandboxes with one), so neither the template file nor the image,
+     * resources or registry credentials of the request apply. {@code spec.taskTemplate} is added
+     * only when there is something to run in the allocated pod: env, or an entrypoint other than
+     * the pool pods' default {@code tail -f /dev/null}. The task-executor in the pool's pods runs
+     * it in the background behind execd's bootstrap, exactly as upstream sends it.
+     */
+    static Map<String, Object> buildFromPool(ProvisionRequest request, KubernetesRuntimeConfig config) {
+        Map<String, Object> metadata = crMetadata(request, config, labels(request), annotations(request.spec()));
+        Map<String, Object> spec = new LinkedHashMap<>();
+        spec.put("replicas", 1);
+        spec.put("poolRef", request.poolRef());
+        if (request.expiresAt() != null) {
+            spec.put("expireTime", formatTime(request.expiresAt()));
+        }
+        List<String> entrypoint = request.entrypoint() == null ? POOL_DEFAULT_ENTRYPOINT : request.entrypoint();
+        if (!request.spec().env().isEmpty() || !entrypoint.equals(POOL_DEFAULT_ENTRYPOINT)) {
+            StringBuilder script = new StringBuilder(BatchSandboxes.BOOTSTRAP);
+            entrypoint.forEach(arg -> script.append(' ').append(shellQuote(arg)));
+            script.append(" &");
+            Map<String, Object> process = new LinkedHashMap<>();
+            process.put("command", List.of("/bin/sh", "-c", script.toString()));
+            process.put("env", env(request));
+            spec.put("taskTemplate", map("spec", map("process", process)));
+        }
+        Map<String, Object> cr = new LinkedHashMap<>();
+        cr.put("apiVersion", BatchSandboxes.API_VERSION);
+        cr.put("kind", BatchSandboxes.KIND);
+        cr.put("metadata", metadata);
+        cr.put("spec", spec);
+        return cr;
+    }
+
+    /** What pool pods run when the request names no entrypoint; no task is sent for it. */
+    static final List<String> POOL_DEFAULT_ENTRYPOINT = List.of("tail", "-f", "/dev/null");
+
+    /** Name, namespace, labels and (when any) the annotations of the CR, the secure-access token included. */
+    private static Map<String, Object> crMetadata(ProvisionRequest request, KubernetesRuntimeConfig config,
+                                                  Map<String, String> labels, Map<String, String> annotations) {
+        Map<String, String> crAnnotations = new LinkedHashMap<>(annotations);
+        if (request.accessToken() != null) {
+            crAnnotations.put(BatchSandboxes.SECURE_ACCESS_TOKEN_ANNOTATION, request.accessToken());
+        }
+        Map<String, Object> metadata = new LinkedHashMap<>();
+        metadata.put("name", BatchSandboxes.name(request.id()));
+        metadata.put("namespace", config.namespace());
+        metadata.put("labels", labels);
+        if (!crAnnotations.isEmpty()) {
+            metadata.put("annotations", crAnnotations);
+        }
+        return metadata;
+    }
+
+    /** The request env as {@code [{name, value}]} in insertion order. */
+    private static List<Map<String, Object>> env(ProvisionRequest request) {
+        List<Map<String, Object>> env = new ArrayList<>();
+        request.spec().env().forEach((name, value) -> env.add(map("name", name, "value", value)));
+        return env;
+    }
+
+    /** POSIX shell quoting as Python's {@code shlex.quote}: safe words as they are, else single-quoted. */
+    static String shellQuote(String word) {
+        if (word.isEmpty()) {
+            return "''";
+        }
+        if (word.chars().allMatch(c -> c < 128 && (Character.isLetterOrDigit(c) || "@%+=:,./-_".indexOf(c) >= 0))) {
+            return word;
+        }
+        return "'" + word.replace("'", "'\"'\"'") + "'";
     }
 
     /** RFC 3339 in UTC with {@code Z}, at most microseconds (what the controller's metav1.Time keeps). */
@@ -125,8 +187,7 @@ final class BatchSandboxManifest {
         }
         command.addAll(request.entrypoint());
         container.put("command", command);
-        List<Map<String, Object>> env = new ArrayList<>();
-        request.spec().env().forEach((name, value) -> env.add(map("name", name, "value", value)));
+        List<Map<String, Object>> env = env(request);
         if (injectExecd) {
             env.add(map("name", "EXECD", "value", BatchSandboxes.EXECD_BINARY));
         }
@@ -139,9 +200,12 @@ final class BatchSandboxManifest {
         }
 
         Map<String, Object> pod = new LinkedHashMap<>();
+        List<Map<String, Object>> mounts = new ArrayList<>();
+        List<Map<String, Object>> volumes = new ArrayList<>();
         if (injectExecd) {
             Map<String, Object> mount = map("name", BatchSandboxes.EXECD_VOLUME, "mountPath", BatchSandboxes.EXECD_DIR);
-            container.put("volumeMounts", List.of(mount));
+            mounts.add(mount);
+            volumes.add(map("name", BatchSandboxes.EXECD_VOLUME, "emptyDir", new LinkedHashMap<>()));
             Map<String, Object> installer = new LinkedHashMap<>();
             installer.put("name", BatchSandboxes.EXECD_INSTALLER);
             installer.put("image", config.execdImage());
@@ -150,9 +214,14 @@ final class BatchSandboxManifest {
             installer.put("volumeMounts", List.of(new LinkedHashMap<>(mount)));
             pod.put("initContainers", List.of(installer));
         }
+        mounts.addAll(Pvcs.mounts(request.spec().volumes()));
+        volumes.addAll(Pvcs.podVolumes(request.spec().volumes()));
+        if (!mounts.isEmpty()) {
+            container.put("volumeMounts", mounts);
+        }
         pod.put("containers", List.of(container));
-        if (injectExecd) {
-            pod.put("volumes", List.of(map("name", BatchSandboxes.EXECD_VOLUME, "emptyDir", new LinkedHashMap<>())));
+        if (!volumes.isEmpty()) {
+            pod.put("volumes", volumes);
         }
         if (request.image().auth() != null) {
             pod.put("imagePullSecrets", List.of(map("name", BatchSandboxes.imagePullSecretName(request.id()))));

@@ -28,6 +28,12 @@ import java.util.Objects;
  *                             container as upstream does; when null, the command runs as given
  * @param ingress              {@code [ingress]}: direct (the default; null means direct) or through the
  *                             OpenSandbox ingress gateway, with the key that signs routes
+ * @param snapshotCreateTimeout {@code snapshot_create_timeout_seconds}: how long a snapshot commit waits for
+ *                             the controller to report its SandboxSnapshot ready or failed (default 900 s)
+ * @param volumeDefaultSize    {@code [storage] volume_default_size}: the size of an auto-created PVC whose
+ *                             request names none (default {@code 1Gi})
+ * @param agentSandbox         {@code [agent_sandbox]} and {@code [kubernetes] service_account}, used only by
+ *                             the agent-sandbox provider
  */
 public record KubernetesRuntimeConfig(
         String namespace,
@@ -39,7 +45,10 @@ public record KubernetesRuntimeConfig(
         Duration watchTimeout,
         Duration resyncPeriod,
         String execdImage,
-        IngressConfig ingress) {
+        IngressConfig ingress,
+        Duration snapshotCreateTimeout,
+        String volumeDefaultSize,
+        AgentSandboxConfig agentSandbox) {
 
     /** The default and, for now, only implemented workload provider. */
     public static final String BATCHSANDBOX = "batchsandbox";
@@ -59,38 +68,99 @@ public record KubernetesRuntimeConfig(
         requirePositive(createTimeout, "kubernetes.sandbox_create_timeout_seconds");
         requirePositive(watchTimeout, "kubernetes.informer_watch_timeout_seconds");
         requirePositive(resyncPeriod, "kubernetes.informer_resync_seconds");
+        requirePositive(snapshotCreateTimeout, "kubernetes.snapshot_create_timeout_seconds");
         ingress = ingress == null ? IngressConfig.direct() : ingress;
+        volumeDefaultSize = volumeDefaultSize == null || volumeDefaultSize.isBlank() ? "1Gi" : volumeDefaultSize;
+        agentSandbox = agentSandbox == null ? AgentSandboxConfig.defaults() : agentSandbox;
+    }
+
+    /** Whether sandboxes are agent-sandbox {@code Sandbox} resources rather than BatchSandboxes. */
+    public boolean agentSandboxProvider() {
+        return workloadProvider.equals(AGENT_SANDBOX);
+    }
+
+    public KubernetesRuntimeConfig withWorkloadProvider(String provider) {
+        return new KubernetesRuntimeConfig(namespace, kubeconfigPath, provider, templateFile, imagePullPolicy,
+            createTimeout, watchTimeout, resyncPeriod, execdImage, ingress, snapshotCreateTimeout,
+            volumeDefaultSize, agentSandbox);
+    }
+
+    public KubernetesRuntimeConfig withAgentSandbox(AgentSandboxConfig settings) {
+        return new KubernetesRuntimeConfig(namespace, kubeconfigPath, AGENT_SANDBOX, templateFile, imagePullPolicy,
+            createTimeout, watchTimeout, resyncPeriod, execdImage, ingress, snapshotCreateTimeout,
+            volumeDefaultSize, settings);
+    }
+
+    /**
+     * {@code [agent_sandbox]}: the Sandbox skeleton merged under every Sandbox, what the agent-sandbox
+     * controller does at {@code shutdownTime}, and the pods' service account.
+     *
+     * @param templateFile   {@code template_file}, {@code ~} expanded, or null
+     * @param shutdownPolicy {@code shutdown_policy}: {@code Delete} (default: the Sandbox goes at expiry) or
+     *                       {@code Retain} (kept, reported Terminated)
+     * @param serviceAccount {@code [kubernetes] service_account} for the sandbox pods, or null
+     */
+    public record AgentSandboxConfig(String templateFile, String shutdownPolicy, String serviceAccount) {
+
+        public AgentSandboxConfig {
+            shutdownPolicy = shutdownPolicy == null || shutdownPolicy.isBlank() ? "Delete" : shutdownPolicy;
+            if (!shutdownPolicy.equals("Delete") && !shutdownPolicy.equals("Retain")) {
+                throw invalid("agent_sandbox.shutdown_policy must be 'Delete' or 'Retain', not '" + shutdownPolicy
+                    + "'.");
+            }
+        }
+
+        public static AgentSandboxConfig defaults() {
+            return new AgentSandboxConfig(null, "Delete", null);
+        }
+
+        static AgentSandboxConfig from(Map<String, Object> section, String serviceAccount, String home) {
+            return new AgentSandboxConfig(expandHome(string(section, "template_file", null), home),
+                string(section, "shutdown_policy", "Delete"), serviceAccount);
+        }
     }
 
     /** A configuration with upstream's defaults for {@code namespace}, for embedders and tests. */
     public static KubernetesRuntimeConfig defaults(String namespace) {
         return new KubernetesRuntimeConfig(namespace, null, BATCHSANDBOX, null, null, Duration.ofSeconds(60),
-            Duration.ofSeconds(60), Duration.ofSeconds(300), null, IngressConfig.direct());
+            Duration.ofSeconds(60), Duration.ofSeconds(300), null, IngressConfig.direct(), Duration.ofSeconds(900),
+            "1Gi", AgentSandboxConfig.defaults());
     }
 
     public KubernetesRuntimeConfig withCreateTimeout(Duration timeout) {
         return new KubernetesRuntimeConfig(namespace, kubeconfigPath, workloadProvider, templateFile, imagePullPolicy,
-            timeout, watchTimeout, resyncPeriod, execdImage, ingress);
+            timeout, watchTimeout, resyncPeriod, execdImage, ingress, snapshotCreateTimeout,
+            volumeDefaultSize, agentSandbox);
     }
 
     public KubernetesRuntimeConfig withWatch(Duration newWatchTimeout, Duration newResyncPeriod) {
         return new KubernetesRuntimeConfig(namespace, kubeconfigPath, workloadProvider, templateFile, imagePullPolicy,
-            createTimeout, newWatchTimeout, newResyncPeriod, execdImage, ingress);
+            createTimeout, newWatchTimeout, newResyncPeriod, execdImage, ingress, snapshotCreateTimeout,
+            volumeDefaultSize, agentSandbox);
     }
 
     public KubernetesRuntimeConfig withExecdImage(String image) {
         return new KubernetesRuntimeConfig(namespace, kubeconfigPath, workloadProvider, templateFile, imagePullPolicy,
-            createTimeout, watchTimeout, resyncPeriod, image, ingress);
+            createTimeout, watchTimeout, resyncPeriod, image, ingress, snapshotCreateTimeout,
+            volumeDefaultSize, agentSandbox);
     }
 
     public KubernetesRuntimeConfig withTemplateFile(String path) {
         return new KubernetesRuntimeConfig(namespace, kubeconfigPath, workloadProvider, path, imagePullPolicy,
-            createTimeout, watchTimeout, resyncPeriod, execdImage, ingress);
+            createTimeout, watchTimeout, resyncPeriod, execdImage, ingress, snapshotCreateTimeout,
+            volumeDefaultSize, agentSandbox);
+    }
+
+    public KubernetesRuntimeConfig withSnapshotCreateTimeout(Duration timeout) {
+        return new KubernetesRuntimeConfig(namespace, kubeconfigPath, workloadProvider, templateFile, imagePullPolicy,
+            createTimeout, watchTimeout, resyncPeriod, execdImage, ingress, timeout,
+            volumeDefaultSize, agentSandbox);
     }
 
     public KubernetesRuntimeConfig withIngress(IngressConfig newIngress) {
         return new KubernetesRuntimeConfig(namespace, kubeconfigPath, workloadProvider, templateFile, imagePullPolicy,
-            createTimeout, watchTimeout, resyncPeriod, execdImage, newIngress);
+            createTimeout, watchTimeout, resyncPeriod, execdImage, newIngress, snapshotCreateTimeout,
+            volumeDefaultSize, agentSandbox);
     }
 
     /**
@@ -116,7 +186,10 @@ public record KubernetesRuntimeConfig(
             seconds(k8s, "informer_watch_timeout_seconds", 60),
             seconds(k8s, "informer_resync_seconds", 300),
             string(context.section("runtime"), "execd_image", null),
-            IngressConfig.from(context.section("ingress")));
+            IngressConfig.from(context.section("ingress")),
+            seconds(k8s, "snapshot_create_timeout_seconds", 900),
+            string(context.section("storage"), "volume_default_size", "1Gi"),
+            AgentSandboxConfig.from(context.section("agent_sandbox"), string(k8s, "service_account", null), home));
     }
 
     static String expandHome(String path, String home) {

@@ -19,6 +19,11 @@ import dev.opensandbox.core.SandboxStatus;
 import dev.opensandbox.core.service.MetadataRules;
 import dev.opensandbox.core.service.SandboxService;
 import dev.opensandbox.core.spi.EndpointPurpose;
+import dev.opensandbox.core.spi.ExecHandle;
+import dev.opensandbox.core.spi.ExecOutput;
+import dev.opensandbox.core.spi.ExecRequest;
+import dev.opensandbox.core.spi.FileInfo;
+import dev.opensandbox.core.spi.ResourceUsage;
 import dev.opensandbox.core.spi.PoolRuntime;
 import dev.opensandbox.core.spi.EndpointRequest;
 import dev.opensandbox.core.spi.ProvisionRequest;
@@ -43,6 +48,7 @@ import io.fabric8.kubernetes.client.utils.KubernetesSerialization;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import java.io.InputStream;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
@@ -75,7 +81,7 @@ final class KubernetesSandboxRuntime implements SandboxRuntime {
 
     private static final Logger LOG = LoggerFactory.getLogger(KubernetesSandboxRuntime.class);
     private static final RuntimeCapabilities CAPABILITIES =
-        new RuntimeCapabilities(KubernetesErrors.NAMESPACE, true, false, false, false, false, true);
+        new RuntimeCapabilities(KubernetesErrors.NAMESPACE, true, true, true, true, true, true);
     private static final PatchContext MERGE_PATCH = PatchContext.of(PatchType.JSON_MERGE);
     /** How often a waiting create re-reads the injected clock between events. */
     private static final Duration CLOCK_CHECK = Duration.ofMillis(50);
@@ -90,6 +96,10 @@ final class KubernetesSandboxRuntime implements SandboxRuntime {
     private final WatchCache<GenericKubernetesResource> sandboxes;
     private final WatchCache<Pod> pods;
     private final KubernetesPools pools;
+    private final PodExec podExec;
+    private final PodFiles podFiles;
+    private final PodTelemetry podTelemetry;
+    private final KubernetesSnapshots snapshots;
 
     KubernetesSandboxRuntime(KubernetesRuntimeConfig config, KubernetesClient client, boolean ownsClient,
                              Map<String, Object> template, Clock clock) {
@@ -109,6 +119,7 @@ final class KubernetesSandboxRuntime implements SandboxRuntime {
         executor.setExecuteExistingDelayedTasksAfterShutdownPolicy(false);
         executor.setContinueExistingPeriodicTasksAfterShutdownPolicy(false);
         this.scheduler = executor;
+        this.snapshots = new KubernetesSnapshots(client, config, clock, scheduler, id -> fetch(id).getMetadata().getName());
         this.sandboxes = new WatchCache<>(BatchSandboxes.KIND, new WatchCache.Source<>() {
             @Override
             public WatchCache.Listing<GenericKubernetesResource> list() {
@@ -138,6 +149,10 @@ final class KubernetesSandboxRuntime implements SandboxRuntime {
         }, KubernetesSandboxRuntime::idKey, config.watchTimeout(), config.resyncPeriod(), scheduler);
         sandboxes.start();
         pods.start();
+        this.podExec = new PodExec(client, config.namespace(), id -> Optional.ofNullable(pod(id)),
+            id -> find(id).isPresent(), this::sandboxNotFound);
+        this.podFiles = new PodFiles(podExec);
+        this.podTelemetry = new PodTelemetry(client, config.namespace(), podExec);
     }
 
     private static ListOptions watchOptions(String resourceVersion, Duration timeout) {
@@ -183,18 +198,21 @@ final class KubernetesSandboxRuntime implements SandboxRuntime {
 
     @Override
     public void validate(SandboxSpec spec) {
-        String poolRef = spec.extensions().get(Extensions.POOL_REF);
-        if (poolRef != null && !poolRef.isBlank()) {
-            // Pools can be managed already, but a sandbox cannot be taken from one yet.
-            throw new InvalidRequestException(ErrorCodes.UNSUPPORTED_POOL_REF,
-                "poolRef is not supported by this server's Kubernetes runtime yet.");
-        }
         if (spec.networkPolicy() != null) {
             throw invalid("networkPolicy is not supported by this server's Kubernetes runtime yet.");
         }
-        if (!spec.volumes().isEmpty()) {
-            throw invalid("volumes are not supported by this server's Kubernetes runtime yet.");
+        String poolRef = spec.extensions().get(Extensions.POOL_REF);
+        if (poolRef != null && !poolRef.isBlank()) {
+            // The pool's template decides the pod: image, resources and registry credentials are ignored, as upstream.
+            if (spec.platform() != null) {
+                throw invalid("Pool mode does not support platform: the pool's pod template decides where pods run.");
+            }
+            if (!spec.volumes().isEmpty()) {
+                throw invalid("Pool mode does not support volumes.");
+            }
+            return;
         }
+        Pvcs.check(spec.volumes(), Set.of(BatchSandboxes.EXECD_VOLUME));
         if (spec.platform() != null && !"linux".equalsIgnoreCase(spec.platform().os())) {
             throw invalid("platform.os '" + spec.platform().os() + "' is not supported by this server's Kubernetes runtime.");
         }
@@ -207,16 +225,27 @@ final class KubernetesSandboxRuntime implements SandboxRuntime {
     public Sandbox create(ProvisionRequest request) {
         validate(request.spec());
         SandboxId id = request.id();
+        if (request.poolRef() != null) {
+            requirePool(request.poolRef());
+        }
         GenericKubernetesResource body = json.convertValue(BatchSandboxManifest.build(request, config, template),
             GenericKubernetesResource.class);
         Instant deadline = clock.instant().plus(config.createTimeout());
         CreateWait wait = new CreateWait();
         // Subscribed before the POST: no event about the new object can be missed.
         try (WatchCache.Subscription ignored = sandboxes.subscribe(idKey(body), wait::offer)) {
+            // Before the CR, as upstream: a pod whose claim does not exist stays Pending.
+            List<String> claims = Pvcs.ensure(client, config.namespace(), id, request.spec().volumes(),
+                config.volumeDefaultSize());
             boolean secretCreated = false;
-            if (request.image().auth() != null) {
+            if (request.poolRef() == null && request.image().auth() != null) {
                 // Before the CR: a pod that pulls before its Secret exists fails for good (upstream's order).
-                createImagePullSecret(request);
+                try {
+                    createImagePullSecret(request);
+                } catch (SandboxException e) {
+                    Pvcs.cleanup(client, config.namespace(), id, claims);
+                    throw e;
+                }
                 secretCreated = true;
             }
             GenericKubernetesResource created;
@@ -226,12 +255,13 @@ final class KubernetesSandboxRuntime implements SandboxRuntime {
                 if (secretCreated) {
                     deleteSecretQuietly(id);
                 }
+                Pvcs.cleanup(client, config.namespace(), id, claims);
                 throw KubernetesErrors.translate(e, "Failed to create BatchSandbox " + id);
             }
             sandboxes.upsert(created);
             wait.offer(created);
-            LOG.info("sandbox={} action=create-submitted namespace={} image={}", id, config.namespace(),
-                request.image().uri());
+            LOG.info("sandbox={} action=create-submitted namespace={} {}", id, config.namespace(),
+                request.poolRef() != null ? "pool=" + request.poolRef() : "image=" + request.image().uri());
             if (secretCreated) {
                 attachSecretToOwner(id, created);
             }
@@ -240,6 +270,7 @@ final class KubernetesSandboxRuntime implements SandboxRuntime {
                 running = wait.await(id, deadline);
             } catch (SandboxException e) {
                 removeQuietly(id, created.getMetadata().getName(), secretCreated);
+                Pvcs.cleanup(client, config.namespace(), id, claims);
                 throw e;
             }
             Sandbox sandbox = WorkloadMapper.toSandbox(running, null)
@@ -249,6 +280,30 @@ final class KubernetesSandboxRuntime implements SandboxRuntime {
             return sandbox;
         }
     }
+
+    /**
+     * Refuses a pool that does not exist (400) instead of waiting the whole create timeout for an
+     * allocation that cannot come, as upstream does. {@code *} lets the controller choose; a
+     * server that may not read pools (403) leaves the check to the controller.
+     */
+    private void requirePool(String poolRef) {
+        if (poolRef.equals(AUTO_POOL)) {
+            return;
+        }
+        try {
+            if (client.genericKubernetesResources(KubernetesPools.CONTEXT).inNamespace(config.namespace())
+                .withName(poolRef).get() == null) {
+                throw invalid("Pool '" + poolRef + "' does not exist in namespace " + config.namespace() + ".");
+            }
+        } catch (KubernetesClientException e) {
+            if (e.getCode() != 403) {
+                throw KubernetesErrors.translate(e, "Failed to read Pool " + poolRef);
+            }
+        }
+    }
+
+    /** The poolRef that asks the controller to pick a pool itself. */
+    static final String AUTO_POOL = "*";
 
     private void createImagePullSecret(ProvisionRequest request) {
         Secret secret = json.convertValue(BatchSandboxManifest.imagePullSecret(request.id(), config.namespace(),
@@ -430,6 +485,7 @@ final class KubernetesSandboxRuntime implements SandboxRuntime {
         if (known.isEmpty() || usesImagePullSecret(known.get(), id)) {
             deleteSecretQuietly(id);
         }
+        Pvcs.deleteWithSandbox(client, config.namespace(), id);
         sandboxes.evict(id.toString());
         LOG.info("sandbox={} action=remove", id);
     }
@@ -711,12 +767,72 @@ final class KubernetesSandboxRuntime implements SandboxRuntime {
         return result;
     }
 
+    // ---------------------------------------------------------------- snapshots (KubernetesSnapshots)
+
+    @Override
+    public String commitSnapshot(SandboxId id, String snapshotId) {
+        return snapshots.commit(id, snapshotId);
+    }
+
+    @Override
+    public void deleteSnapshot(String snapshotId, String image) {
+        snapshots.delete(snapshotId);
+    }
+
+    @Override
+    public void deleteSnapshotImage(String image) {
+        snapshots.deleteImage(image);
+    }
+
+    @Override
+    public boolean snapshotImageExists(String image) {
+        return snapshots.imageExists(image);
+    }
+
+    @Override
+    public Optional<String> snapshotImageFor(String snapshotId) {
+        return snapshots.imageFor(snapshotId);
+    }
+
+    // ---------------------------------------------------------------- exec, files, logs, stats (pod exec)
+
+    @Override
+    public ExecHandle exec(SandboxId id, ExecRequest request, ExecOutput output) {
+        return podExec.exec(id, request, output);
+    }
+
+    @Override
+    public void writeFile(SandboxId id, String path, InputStream content, long size, int mode) {
+        podFiles.writeFile(id, path, content, size, mode);
+    }
+
+    @Override
+    public InputStream readFile(SandboxId id, String path) {
+        return podFiles.readFile(id, path);
+    }
+
+    @Override
+    public Optional<FileInfo> statFile(SandboxId id, String path) {
+        return podFiles.statFile(id, path);
+    }
+
+    @Override
+    public String logs(SandboxId id, int tail, Instant since) {
+        return podTelemetry.logs(id, tail, since);
+    }
+
+    @Override
+    public ResourceUsage stats(SandboxId id) {
+        return podTelemetry.stats(id);
+    }
+
     // ---------------------------------------------------------------- lifecycle
 
     @Override
     public void close() {
         sandboxes.close();
         pods.close();
+        snapshots.close();
         scheduler.shutdown();
         try {
             if (!scheduler.awaitTermination(5, TimeUnit.SECONDS)) {

@@ -33,6 +33,9 @@ final class WorkloadMapper {
 
     private static final Logger LOG = LoggerFactory.getLogger(WorkloadMapper.class);
 
+    /** The image reported for a sandbox whose CR names none (pool mode), as upstream. */
+    static final String UNKNOWN_IMAGE = "unknown";
+
     static final String ALLOCATED_MESSAGE = "Pod has IP assigned and sandbox is ready for requests";
 
     private WorkloadMapper() {
@@ -50,7 +53,8 @@ final class WorkloadMapper {
         Map<String, String> labels = labels(cr);
         String snapshotId = labels.get(Labels.SNAPSHOT_ID);
         Map<String, Object> container = mainContainer(cr);
-        String image = snapshotId != null ? null : string(container.get("image"));
+        // Upstream's literal for a CR without a pod template: a pool-mode sandbox runs what its pool's template says.
+        String image = snapshotId != null ? null : Optional.ofNullable(string(container.get("image"))).orElse(UNKNOWN_IMAGE);
         Instant created = createdAt(cr);
         return Optional.of(new Sandbox(id.get(), image, snapshotId, platform(cr), status(cr, pod), userMetadata(labels),
             entrypoint(container), expiresAt(cr), created));

@@ -58,7 +58,7 @@ class BatchSandboxManifestTest {
     void labelsAnnotationsAndPlatformFollowTheReference() {
         SandboxSpec spec = spec().snapshotId("snap-1").platform(new Platform("linux", "arm64"))
             .extension("access.renew.extend.seconds", "600").extension("opensandbox.extensions.team", "x")
-            .extension("poolRef", "ignored").build();
+.build();
 
         Map<String, Object> cr = BatchSandboxManifest.build(request(spec, null), CONFIG, Map.of());
 
@@ -68,6 +68,16 @@ class BatchSandboxManifestTest {
         assertEquals(Map.of("opensandbox.io/access-renew-extend-seconds", "600", "opensandbox.io/extensions.team", "x"),
             metadata.get("annotations"));
         assertEquals(Map.of("kubernetes.io/os", "linux", "kubernetes.io/arch", "arm64"), podSpec(cr).get("nodeSelector"));
+    }
+
+    @Test
+    void shellQuotingFollowsPythonsShlexQuote() {
+        assertEquals("''", BatchSandboxManifest.shellQuote(""));
+        assertEquals("a_b@c%d+e=f:g,h./-1", BatchSandboxManifest.shellQuote("a_b@c%d+e=f:g,h./-1"));
+        assertEquals("'two words'", BatchSandboxManifest.shellQuote("two words"));
+        assertEquals("'it'\"'\"'s'", BatchSandboxManifest.shellQuote("it's"));
+        assertEquals("'$HOME'", BatchSandboxManifest.shellQuote("$HOME"));
+        assertEquals("'caf\u00e9'", BatchSandboxManifest.shellQuote("caf\u00e9"));
     }
 
     @Test

@@ -58,6 +58,15 @@ class KubernetesRuntimeProviderTest {
     }
 
     @Test
+    void readsTheSnapshotCreateTimeoutWithUpstreamsDefaultOf900Seconds() {
+        assertEquals(Duration.ofSeconds(900), KubernetesRuntimeConfig.from(context(Map.of(
+            "kubernetes", Map.of("namespace", "ns")), Map.of())).snapshotCreateTimeout());
+        assertEquals(Duration.ofSeconds(30), KubernetesRuntimeConfig.from(context(Map.of(
+            "kubernetes", Map.of("namespace", "ns", "snapshot_create_timeout_seconds", 30L)), Map.of()))
+            .snapshotCreateTimeout());
+    }
+
+    @Test
     void refusesToStartWithoutNamespaceWithAgentSandboxOrWithAnIncompleteGateway() {
         SandboxRuntimeProvider provider = new KubernetesRuntimeProvider();
         UnavailableException noNamespace = assertThrows(UnavailableException.class,

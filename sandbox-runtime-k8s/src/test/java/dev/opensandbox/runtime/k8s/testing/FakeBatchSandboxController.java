@@ -40,6 +40,8 @@ import java.util.regex.Pattern;
 public final class FakeBatchSandboxController implements AutoCloseable {
 
     public static final String ENDPOINTS = "sandbox.opensandbox.io/endpoints";
+    /** Written on pool-mode BatchSandboxes: the pool pods allocated to them. */
+    public static final String ALLOC_STATUS = "sandbox.opensandbox.io/alloc-status";
 
     private static final ResourceDefinitionContext BATCH_SANDBOX = new ResourceDefinitionContext.Builder()
         .withGroup(MockCluster.GROUP).withVersion("v1alpha1").withKind("BatchSandbox").withPlural("batchsandboxes")
@@ -69,6 +71,9 @@ public final class FakeBatchSandboxController implements AutoCloseable {
         return thread;
     });
     private final Map<String, Behavior> behaviors = new ConcurrentHashMap<>();
+    /** The pod of each BatchSandbox: {@code <name>-0}, or the pool pod allocated to it. */
+    private final Map<String, String> podNames = new ConcurrentHashMap<>();
+    private final AtomicInteger nextPoolPod = new AtomicInteger();
     private final AtomicInteger nextIp = new AtomicInteger(5);
     private volatile Behavior defaultBehavior = Behavior.RUN;
     private volatile String failureMessage = "1/1 observed pods failed; primary reason=ImagePullBackOff; sample pod=x-0";
@@ -125,7 +130,8 @@ public final class FakeBatchSandboxController implements AutoCloseable {
             GenericKubernetesResource cr = deleted ? null
                 : client.genericKubernetesResources(BATCH_SANDBOX).inNamespace(namespace).withName(name).get();
             if (cr == null) {
-                client.pods().inNamespace(namespace).withName(name + "-0").withGracePeriod(0).delete();
+                client.pods().inNamespace(namespace).withName(podName(name)).withGracePeriod(0).delete();
+                podNames.remove(name);
                 return;
             }
             Behavior behavior = behaviors.getOrDefault(name, defaultBehavior);
@@ -210,19 +216,38 @@ public final class FakeBatchSandboxController implements AutoCloseable {
         return status;
     }
 
-    /** Creates (or recreates) pod {@code <name>-0} running, and returns its IP. */
+    /** The pod of the BatchSandbox {@code name}, as the fake created it. */
+    public String podName(String name) {
+        return podNames.getOrDefault(name, name + "-0");
+    }
+
+    /**
+     * Creates (or recreates) pod {@code <name>-0} running, and returns its IP. In pool mode
+     * ({@code spec.poolRef}, no template) it plays the Pool reconciler instead: a pod of the pool,
+     * labelled by the pool and not by the sandbox, is allocated and named in {@code alloc-status}.
+     */
     @SuppressWarnings("unchecked")
     private String runPod(GenericKubernetesResource cr) {
         String name = cr.getMetadata().getName();
         String ip = "10.0.0." + nextIp.getAndIncrement();
+        Object poolRef = child(cr.getAdditionalProperties(), "spec").get("poolRef");
         Map<String, Object> template = child(child(cr.getAdditionalProperties(), "spec"), "template");
         Map<String, String> labels = new LinkedHashMap<>((Map<String, String>) (Map<?, ?>) child(template, "metadata")
             .getOrDefault("labels", Map.of()));
-        labels.put("batch-sandbox.sandbox.opensandbox.io/pod-index", "0");
-        labels.put("batch-sandbox.sandbox.opensandbox.io/name", name);
+        String podName = name + "-0";
+        if (poolRef != null) {
+            podName = podNames.computeIfAbsent(name, n -> poolRef + "-" + nextPoolPod.getAndIncrement());
+            labels.put("sandbox.opensandbox.io/pool-name", String.valueOf(poolRef));
+            String patch = "{\"metadata\":{\"annotations\":{\"" + ALLOC_STATUS + "\":"
+                + quote("{\"pods\":[\"" + podName + "\"]}") + "}}}";
+            client.genericKubernetesResources(BATCH_SANDBOX).inNamespace(namespace).withName(name).patch(MERGE, patch);
+        } else {
+            labels.put("batch-sandbox.sandbox.opensandbox.io/pod-index", "0");
+            labels.put("batch-sandbox.sandbox.opensandbox.io/name", name);
+        }
         Map<String, Object> container = mainContainer(cr);
         Pod pod = new PodBuilder()
-            .withNewMetadata().withName(name + "-0").withNamespace(namespace).withLabels(labels)
+            .withNewMetadata().withName(podName).withNamespace(namespace).withLabels(labels)
             .withOwnerReferences(new OwnerReferenceBuilder().withApiVersion(MockCluster.GROUP + "/v1alpha1")
                 .withKind("BatchSandbox").withName(name).withUid(cr.getMetadata().getUid()).withController(true).build())
             .endMetadata()
@@ -233,7 +258,7 @@ public final class FakeBatchSandboxController implements AutoCloseable {
                 .withNewState().withNewRunning().withStartedAt("2026-01-01T00:00:00Z").endRunning().endState().build())
             .endStatus()
             .build();
-        client.pods().inNamespace(namespace).withName(name + "-0").withGracePeriod(0).delete();
+        client.pods().inNamespace(namespace).withName(podName).withGracePeriod(0).delete();
         client.pods().inNamespace(namespace).resource(pod).create();
         return ip;
     }

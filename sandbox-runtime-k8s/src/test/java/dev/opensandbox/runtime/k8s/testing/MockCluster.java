@@ -20,11 +20,12 @@ import java.util.List;
 import java.util.Map;
 import java.util.Queue;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.function.Function;
 import java.util.function.Predicate;
 import java.util.stream.Collectors;
 
 /**
- * fabric8's mock API server in CRUD mode with the BatchSandbox and Pool CRDs registered (so that the
+ * fabric8's mock API server in CRUD mode with the BatchSandbox, Pool and SandboxSnapshot CRDs registered (so that the
  * status subresource behaves: status is stripped on create and only {@code /status} writes it),
  * every request recorded with its body (the mock's merge-patch semantics differ from a real API
  * server's, so tests assert on what the client sent), and a switch that makes every new watch
@@ -66,6 +67,7 @@ public final class MockCluster implements AutoCloseable {
             .endConfig());
         client.apiextensions().v1().customResourceDefinitions().resource(batchSandboxDefinition()).create();
         client.apiextensions().v1().customResourceDefinitions().resource(poolDefinition()).create();
+        client.apiextensions().v1().customResourceDefinitions().resource(snapshotDefinition()).create();
     }
 
     /** A client of the mock; the tests share it with the runtime under test and the fake controller. */
@@ -103,6 +105,14 @@ public final class MockCluster implements AutoCloseable {
         dispatcher.overrides.add(Map.entry(filter, status));
     }
 
+    /**
+     * From now on, requests that match are answered by {@code responder} instead of being served
+     * (for example pod exec by a {@link FakeKubelet}, which the CRUD mode cannot serve).
+     */
+    public void route(Predicate<Request> filter, Function<RecordedRequest, MockResponse> responder) {
+        dispatcher.routes.add(Map.entry(filter, responder));
+    }
+
     /** From now on, new watches open and never deliver an event (the stuck watch of upstream's informer). */
     public void silenceNewWatches(boolean silent) {
         dispatcher.silenceWatches = silent;
@@ -123,6 +133,10 @@ public final class MockCluster implements AutoCloseable {
         return definition("Pool", "pools", "pool");
     }
 
+    static CustomResourceDefinition snapshotDefinition() {
+        return definition("SandboxSnapshot", "sandboxsnapshots", "sandboxsnapshot", "sbxsnap");
+    }
+
     /** A namespaced {@code v1alpha1} CRD of {@link #GROUP} with the status subresource. */
     private static CustomResourceDefinition definition(String kind, String plural, String singular, String... shortNames) {
         return new CustomResourceDefinitionBuilder()
@@ -139,6 +153,8 @@ public final class MockCluster implements AutoCloseable {
         private final List<Request> recorded = new CopyOnWriteArrayList<>();
         private volatile boolean silenceWatches;
         private final List<Map.Entry<Predicate<Request>, Integer>> overrides = new CopyOnWriteArrayList<>();
+        private final List<Map.Entry<Predicate<Request>, Function<RecordedRequest, MockResponse>>> routes =
+            new CopyOnWriteArrayList<>();
 
         RecordingDispatcher(Dispatcher delegate) {
             this.delegate = delegate;
@@ -156,6 +172,11 @@ public final class MockCluster implements AutoCloseable {
                     return new MockResponse().setResponseCode(override.getValue()).setBody("{\"kind\":\"Status\","
                         + "\"apiVersion\":\"v1\",\"status\":\"Failure\",\"message\":\"injected by the test\","
                         + "\"code\":" + override.getValue() + "}");
+                }
+            }
+            for (Map.Entry<Predicate<Request>, Function<RecordedRequest, MockResponse>> route : routes) {
+                if (route.getKey().test(seen)) {
+                    return route.getValue().apply(request);
                 }
             }
             if (silenceWatches && seen.isWatch()) {
