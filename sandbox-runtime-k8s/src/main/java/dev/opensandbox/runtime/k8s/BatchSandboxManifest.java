@@ -36,11 +36,25 @@ final class BatchSandboxManifest {
      */
     static Map<String, Object> build(ProvisionRequest request, KubernetesRuntimeConfig config,
                                      Map<String, Object> template) {
+        return build(request, config, template, null);
+    }
+
+    /**
+     * As {@link #build(ProvisionRequest, KubernetesRuntimeConfig, Map)}; with a {@code networkPolicy}
+     * the pod gets the egress sidecar of {@link EgressPod} and the CR and pod the {@code egressToken}
+     * annotation.
+     */
+    static Map<String, Object> build(ProvisionRequest request, KubernetesRuntimeConfig config,
+                                     Map<String, Object> template, String egressToken) {
         if (request.poolRef() != null) {
             return buildFromPool(request, config);
         }
         Map<String, String> labels = labels(request);
-        Map<String, String> annotations = annotations(request.spec());
+        Map<String, String> annotations = new LinkedHashMap<>(annotations(request.spec()));
+        boolean egress = request.spec().networkPolicy() != null && config.egress() != null && egressToken != null;
+        if (egress) {
+            annotations.put(dev.opensandbox.core.Labels.EGRESS_AUTH_TOKEN, egressToken);
+        }
         Map<String, Object> metadata = crMetadata(request, config, labels, annotations);
 
         Map<String, Object> podMetadata = new LinkedHashMap<>();
@@ -49,7 +63,12 @@ final class BatchSandboxManifest {
 
         Map<String, Object> spec = new LinkedHashMap<>();
         spec.put("replicas", 1);
-        spec.put("template", map("metadata", podMetadata, "spec", podSpec(request, config)));
+        Map<String, Object> pod = podSpec(request, config);
+        if (egress) {
+            EgressPod.apply(pod, config.egress(), request.spec().networkPolicy(), request.spec().credentialProxy(),
+                egressToken, request.image().uri());
+        }
+        spec.put("template", map("metadata", podMetadata, "spec", pod));
 
         Map<String, Object> runtime = new LinkedHashMap<>();
         runtime.put("apiVersion", BatchSandboxes.API_VERSION);

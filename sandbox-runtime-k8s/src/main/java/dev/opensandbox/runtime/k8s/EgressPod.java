@@ -36,7 +36,26 @@ final class EgressPod {
      * @param mode        {@code [egress] mode}: {@code dns} or {@code dns+nft}
      * @param disableIpv6 {@code [egress] disable_ipv6}
      */
-    record Settings(String image, String mode, boolean disableIpv6) {
+    public record Settings(String image, String mode, boolean disableIpv6) {
+
+        public Settings {
+            mode = mode == null || mode.isBlank() ? "dns" : mode.strip();
+            if (!mode.equals("dns") && !mode.equals("dns+nft")) {
+                throw new dev.opensandbox.core.UnavailableException(KubernetesErrors.INITIALIZATION_ERROR,
+                    "egress.mode must be \"dns\" or \"dns+nft\", not \"" + mode + "\".");
+            }
+        }
+    }
+
+    /** {@code [egress]}: null without an image (network policies are then refused). */
+    static Settings settingsFrom(Map<String, Object> section) {
+        Object image = section.get("image");
+        if (!(image instanceof String text) || text.isBlank()) {
+            return null;
+        }
+        Object mode = section.get("mode");
+        Object disable = section.get("disable_ipv6");
+        return new Settings(text.strip(), mode instanceof String m ? m : "dns", !(disable instanceof Boolean b) || b);
     }
 
     /** The policy for the sidecar: camelCase, nulls left out, compact. */
@@ -96,6 +115,7 @@ final class EgressPod {
         if (credentialProxy) {
             egress.put("volumeMounts", List.of(Map.of("name", BatchSandboxes.EXECD_VOLUME, "mountPath",
                 BatchSandboxes.EXECD_DIR)));
+            shareInstallDirectory(pod, sandbox);
         }
         containers.add(egress);
         pod.put("containers", containers);
@@ -103,6 +123,25 @@ final class EgressPod {
         if (settings.disableIpv6()) {
             disableIpv6(pod, sandboxImage);
         }
+    }
+
+    /**
+     * The credential proxy's CA lands in {@code /opt/opensandbox}: without an injected execd the pod
+     * has no such volume yet, so it gets the emptyDir and the sandbox mounts it too.
+     */
+    @SuppressWarnings("unchecked")
+    private static void shareInstallDirectory(Map<String, Object> pod, Map<String, Object> sandbox) {
+        List<Map<String, Object>> volumes = new ArrayList<>(
+            (List<Map<String, Object>>) pod.getOrDefault("volumes", List.of()));
+        if (volumes.stream().anyMatch(v -> BatchSandboxes.EXECD_VOLUME.equals(v.get("name")))) {
+            return;
+        }
+        volumes.add(0, Map.of("name", BatchSandboxes.EXECD_VOLUME, "emptyDir", Map.of()));
+        pod.put("volumes", volumes);
+        List<Map<String, Object>> mounts = new ArrayList<>(
+            (List<Map<String, Object>>) sandbox.getOrDefault("volumeMounts", List.of()));
+        mounts.add(0, Map.of("name", BatchSandboxes.EXECD_VOLUME, "mountPath", BatchSandboxes.EXECD_DIR));
+        sandbox.put("volumeMounts", mounts);
     }
 
     @SuppressWarnings("unchecked")

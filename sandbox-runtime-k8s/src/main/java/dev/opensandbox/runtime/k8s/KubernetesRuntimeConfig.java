@@ -48,7 +48,8 @@ public record KubernetesRuntimeConfig(
         IngressConfig ingress,
         Duration snapshotCreateTimeout,
         String volumeDefaultSize,
-        AgentSandboxConfig agentSandbox) {
+        AgentSandboxConfig agentSandbox,
+        EgressPod.Settings egress) {
 
     /** The default and, for now, only implemented workload provider. */
     public static final String BATCHSANDBOX = "batchsandbox";
@@ -82,13 +83,13 @@ public record KubernetesRuntimeConfig(
     public KubernetesRuntimeConfig withWorkloadProvider(String provider) {
         return new KubernetesRuntimeConfig(namespace, kubeconfigPath, provider, templateFile, imagePullPolicy,
             createTimeout, watchTimeout, resyncPeriod, execdImage, ingress, snapshotCreateTimeout,
-            volumeDefaultSize, agentSandbox);
+            volumeDefaultSize, agentSandbox, egress);
     }
 
     public KubernetesRuntimeConfig withAgentSandbox(AgentSandboxConfig settings) {
         return new KubernetesRuntimeConfig(namespace, kubeconfigPath, AGENT_SANDBOX, templateFile, imagePullPolicy,
             createTimeout, watchTimeout, resyncPeriod, execdImage, ingress, snapshotCreateTimeout,
-            volumeDefaultSize, settings);
+            volumeDefaultSize, settings, egress);
     }
 
     /**
@@ -124,43 +125,50 @@ public record KubernetesRuntimeConfig(
     public static KubernetesRuntimeConfig defaults(String namespace) {
         return new KubernetesRuntimeConfig(namespace, null, BATCHSANDBOX, null, null, Duration.ofSeconds(60),
             Duration.ofSeconds(60), Duration.ofSeconds(300), null, IngressConfig.direct(), Duration.ofSeconds(900),
-            "1Gi", AgentSandboxConfig.defaults());
+            "1Gi", AgentSandboxConfig.defaults(), null);
+    }
+
+    /** A copy whose sandboxes with a {@code networkPolicy} get the egress sidecar {@code settings} (null: refused). */
+    public KubernetesRuntimeConfig withEgress(EgressPod.Settings settings) {
+        return new KubernetesRuntimeConfig(namespace, kubeconfigPath, workloadProvider, templateFile, imagePullPolicy,
+            createTimeout, watchTimeout, resyncPeriod, execdImage, ingress, snapshotCreateTimeout, volumeDefaultSize,
+            agentSandbox, settings);
     }
 
     public KubernetesRuntimeConfig withCreateTimeout(Duration timeout) {
         return new KubernetesRuntimeConfig(namespace, kubeconfigPath, workloadProvider, templateFile, imagePullPolicy,
             timeout, watchTimeout, resyncPeriod, execdImage, ingress, snapshotCreateTimeout,
-            volumeDefaultSize, agentSandbox);
+            volumeDefaultSize, agentSandbox, egress);
     }
 
     public KubernetesRuntimeConfig withWatch(Duration newWatchTimeout, Duration newResyncPeriod) {
         return new KubernetesRuntimeConfig(namespace, kubeconfigPath, workloadProvider, templateFile, imagePullPolicy,
             createTimeout, newWatchTimeout, newResyncPeriod, execdImage, ingress, snapshotCreateTimeout,
-            volumeDefaultSize, agentSandbox);
+            volumeDefaultSize, agentSandbox, egress);
     }
 
     public KubernetesRuntimeConfig withExecdImage(String image) {
         return new KubernetesRuntimeConfig(namespace, kubeconfigPath, workloadProvider, templateFile, imagePullPolicy,
             createTimeout, watchTimeout, resyncPeriod, image, ingress, snapshotCreateTimeout,
-            volumeDefaultSize, agentSandbox);
+            volumeDefaultSize, agentSandbox, egress);
     }
 
     public KubernetesRuntimeConfig withTemplateFile(String path) {
         return new KubernetesRuntimeConfig(namespace, kubeconfigPath, workloadProvider, path, imagePullPolicy,
             createTimeout, watchTimeout, resyncPeriod, execdImage, ingress, snapshotCreateTimeout,
-            volumeDefaultSize, agentSandbox);
+            volumeDefaultSize, agentSandbox, egress);
     }
 
     public KubernetesRuntimeConfig withSnapshotCreateTimeout(Duration timeout) {
         return new KubernetesRuntimeConfig(namespace, kubeconfigPath, workloadProvider, templateFile, imagePullPolicy,
             createTimeout, watchTimeout, resyncPeriod, execdImage, ingress, timeout,
-            volumeDefaultSize, agentSandbox);
+            volumeDefaultSize, agentSandbox, egress);
     }
 
     public KubernetesRuntimeConfig withIngress(IngressConfig newIngress) {
         return new KubernetesRuntimeConfig(namespace, kubeconfigPath, workloadProvider, templateFile, imagePullPolicy,
             createTimeout, watchTimeout, resyncPeriod, execdImage, newIngress, snapshotCreateTimeout,
-            volumeDefaultSize, agentSandbox);
+            volumeDefaultSize, agentSandbox, egress);
     }
 
     /**
@@ -189,7 +197,8 @@ public record KubernetesRuntimeConfig(
             IngressConfig.from(context.section("ingress")),
             seconds(k8s, "snapshot_create_timeout_seconds", 900),
             string(context.section("storage"), "volume_default_size", "1Gi"),
-            AgentSandboxConfig.from(context.section("agent_sandbox"), string(k8s, "service_account", null), home));
+            AgentSandboxConfig.from(context.section("agent_sandbox"), string(k8s, "service_account", null), home),
+            EgressPod.settingsFrom(context.section("egress")));
     }
 
     static String expandHome(String path, String home) {

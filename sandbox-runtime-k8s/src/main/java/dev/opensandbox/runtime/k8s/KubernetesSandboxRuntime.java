@@ -196,12 +196,26 @@ final class KubernetesSandboxRuntime implements SandboxRuntime {
 
     // ---------------------------------------------------------------- validate and create
 
+    private final java.security.SecureRandom tokens = new java.security.SecureRandom();
+
+    private String newEgressToken() {
+        byte[] bytes = new byte[24];
+        tokens.nextBytes(bytes);
+        return java.util.Base64.getUrlEncoder().withoutPadding().encodeToString(bytes);
+    }
+
     @Override
     public void validate(SandboxSpec spec) {
-        if (spec.networkPolicy() != null) {
-            throw invalid("networkPolicy is not supported by this server's Kubernetes runtime yet.");
-        }
         String poolRef = spec.extensions().get(Extensions.POOL_REF);
+        if (spec.networkPolicy() != null) {
+            if (config.egress() == null) {
+                throw invalid("egress.image must be configured when networkPolicy is provided.");
+            }
+            if (poolRef != null && !poolRef.isBlank()) {
+                // Upstream writes the token and enforces nothing: a pool's pods have no sidecar.
+                throw invalid("networkPolicy cannot be combined with poolRef: a pool's pods run without the egress sidecar.");
+            }
+        }
         if (poolRef != null && !poolRef.isBlank()) {
             // The pool's template decides the pod: image, resources and registry credentials are ignored, as upstream.
             if (spec.platform() != null) {
@@ -228,8 +242,9 @@ final class KubernetesSandboxRuntime implements SandboxRuntime {
         if (request.poolRef() != null) {
             requirePool(request.poolRef());
         }
-        GenericKubernetesResource body = json.convertValue(BatchSandboxManifest.build(request, config, template),
-            GenericKubernetesResource.class);
+        String egressToken = request.spec().networkPolicy() == null ? null : newEgressToken();
+        GenericKubernetesResource body = json.convertValue(BatchSandboxManifest.build(request, config, template,
+            egressToken), GenericKubernetesResource.class);
         Instant deadline = clock.instant().plus(config.createTimeout());
         CreateWait wait = new CreateWait();
         // Subscribed before the POST: no event about the new object can be missed.

@@ -103,4 +103,14 @@ class EgressPodTest {
     void aPolicyWithoutADefaultActionLeavesItOut() {
         assertEquals("{\"egress\":[]}", EgressPod.rulesJson(new NetworkPolicy(null, List.of())));
     }
+
+    @Test
+    void settingsComeFromTheEgressSectionAndNeedAnImage() {
+        assertEquals(null, EgressPod.settingsFrom(Map.of()));
+        assertEquals(new EgressPod.Settings("egress:1", "dns", true), EgressPod.settingsFrom(Map.of("image", "egress:1")));
+        assertEquals(new EgressPod.Settings("egress:1", "dns+nft", false),
+            EgressPod.settingsFrom(Map.of("image", "egress:1", "mode", "dns+nft", "disable_ipv6", false)));
+        org.junit.jupiter.api.Assertions.assertThrows(dev.opensandbox.core.UnavailableException.class,
+            () -> EgressPod.settingsFrom(Map.of("image", "egress:1", "mode", "iptables")));
+    }
 }

@@ -13,11 +13,8 @@ import dev.opensandbox.core.SandboxState;
 import dev.opensandbox.core.VolumeBackend;
 import dev.opensandbox.core.VolumeSpec;
 import dev.opensandbox.core.spi.ProvisionRequest;
-import dev.opensandbox.core.testing.MutableClock;
-import dev.opensandbox.runtime.k8s.testing.FakeBatchSandboxController;
 import dev.opensandbox.runtime.k8s.testing.MockCluster;
 import dev.opensandbox.core.Pool;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
@@ -27,7 +24,6 @@ import java.util.List;
 import java.util.Map;
 
 import static dev.opensandbox.runtime.k8s.KubernetesSandboxRuntimeTest.BATCHSANDBOXES;
-import static dev.opensandbox.runtime.k8s.KubernetesSandboxRuntimeTest.BOUND;
 import static dev.opensandbox.runtime.k8s.KubernetesSandboxRuntimeTest.NAMESPACE;
 import static dev.opensandbox.runtime.k8s.KubernetesSandboxRuntimeTest.at;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -37,30 +33,17 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** Creates from a pre-warmed pool ({@code extensions.poolRef}): upstream's §2.8 body and rules. */
-class PoolModeCreateTest {
+class PoolModeCreateTest extends RuntimeOnMockClusterTest {
 
-    MockCluster cluster;
-    FakeBatchSandboxController controller;
-    MutableClock clock;
-    KubernetesSandboxRuntime runtime;
-
-    @BeforeEach
-    void start() throws InterruptedException {
-        cluster = new MockCluster();
-        controller = new FakeBatchSandboxController(cluster.controllerClient(), NAMESPACE);
-        clock = new MutableClock(Instant.parse("2026-01-01T00:00:00Z"));
-        runtime = new KubernetesSandboxRuntime(KubernetesRuntimeConfig.defaults(NAMESPACE), cluster.client(), false,
-            Map.of(), clock);
-        assertTrue(runtime.awaitCachesSynced(BOUND));
-        runtime.pools().orElseThrow().create("warm-python", Map.of("spec", Map.of("containers",
-            List.of(Map.of("name", "sandbox", "image", "python:3.11")))), new Pool.Capacity(2, 1, 4, 0));
+    @Override
+    KubernetesRuntimeConfig config() {
+        return KubernetesRuntimeConfig.defaults(NAMESPACE);
     }
 
-    @AfterEach
-    void stop() {
-        runtime.close();
-        controller.close();
-        cluster.close();
+    @BeforeEach
+    void startPool() {
+        runtime.pools().orElseThrow().create("warm-python", Map.of("spec", Map.of("containers",
+            List.of(Map.of("name", "sandbox", "image", "python:3.11")))), new Pool.Capacity(2, 1, 4, 0));
     }
 
     static SandboxSpec.Builder poolSpec() {

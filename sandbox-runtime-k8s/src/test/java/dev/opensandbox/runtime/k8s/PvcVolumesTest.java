@@ -2,27 +2,20 @@ package dev.opensandbox.runtime.k8s;
 
 import dev.opensandbox.core.ErrorCodes;
 import dev.opensandbox.core.InvalidRequestException;
-import dev.opensandbox.core.ResourceLimits;
 import dev.opensandbox.core.RuntimeFailureException;
-import dev.opensandbox.core.SandboxId;
 import dev.opensandbox.core.SandboxSpec;
 import dev.opensandbox.core.VolumeBackend;
 import dev.opensandbox.core.VolumeSpec;
 import dev.opensandbox.core.spi.ProvisionRequest;
-import dev.opensandbox.core.testing.MutableClock;
 import dev.opensandbox.runtime.k8s.testing.FakeBatchSandboxController;
 import dev.opensandbox.runtime.k8s.testing.MockCluster;
 import io.fabric8.kubernetes.api.model.PersistentVolumeClaimBuilder;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
-import java.time.Instant;
 import java.util.List;
 import java.util.Map;
 
 import static dev.opensandbox.runtime.k8s.KubernetesSandboxRuntimeTest.BATCHSANDBOXES;
-import static dev.opensandbox.runtime.k8s.KubernetesSandboxRuntimeTest.BOUND;
 import static dev.opensandbox.runtime.k8s.KubernetesSandboxRuntimeTest.NAMESPACE;
 import static dev.opensandbox.runtime.k8s.KubernetesSandboxRuntimeTest.at;
 import static dev.opensandbox.runtime.k8s.KubernetesSandboxRuntimeTest.spec;
@@ -33,30 +26,13 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** Request volumes on Kubernetes: PVC auto-create before the CR, pod volumes and mounts, cleanup. */
-class PvcVolumesTest {
+class PvcVolumesTest extends RuntimeOnMockClusterTest {
 
     static final String PVCS = "/api/v1/namespaces/" + NAMESPACE + "/persistentvolumeclaims";
 
-    MockCluster cluster;
-    FakeBatchSandboxController controller;
-    MutableClock clock;
-    KubernetesSandboxRuntime runtime;
-
-    @BeforeEach
-    void start() throws InterruptedException {
-        cluster = new MockCluster();
-        controller = new FakeBatchSandboxController(cluster.controllerClient(), NAMESPACE);
-        clock = new MutableClock(Instant.parse("2026-01-01T00:00:00Z"));
-        runtime = new KubernetesSandboxRuntime(KubernetesRuntimeConfig.defaults(NAMESPACE).withExecdImage("execd:1"),
-            cluster.client(), false, Map.of(), clock);
-        assertTrue(runtime.awaitCachesSynced(BOUND));
-    }
-
-    @AfterEach
-    void stop() {
-        runtime.close();
-        controller.close();
-        cluster.close();
+    @Override
+    KubernetesRuntimeConfig config() {
+        return KubernetesRuntimeConfig.defaults(NAMESPACE).withExecdImage("execd:1");
     }
 
     static VolumeSpec pvc(String name, String claim, String mountPath, String subPath, boolean deleteWithSandbox) {
@@ -64,10 +40,6 @@ class PvcVolumesTest {
             new VolumeBackend.Pvc(claim, true, deleteWithSandbox, null, null, List.of()));
     }
 
-    ProvisionRequest request(SandboxSpec spec) {
-        return new ProvisionRequest(SandboxId.random(), spec, spec.image(), spec.entrypoint(), ResourceLimits.none(),
-            clock.instant(), clock.instant().plusSeconds(3600));
-    }
 
     Map<String, Object> body(MockCluster.Request request) {
         return cluster.client().getKubernetesSerialization().unmarshal(request.body(), Map.class);
