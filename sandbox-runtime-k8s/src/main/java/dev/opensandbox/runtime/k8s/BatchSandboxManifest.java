@@ -70,20 +70,31 @@ final class BatchSandboxManifest {
         }
         spec.put("template", map("metadata", podMetadata, "spec", pod));
 
+        return mergeOver(template, BatchSandboxes.API_VERSION, BatchSandboxes.KIND, metadata, spec, "expireTime",
+            request);
+    }
+
+    /**
+     * The resource built by the runtime merged over the operator's {@code template}, then
+     * {@code spec.replicas} and the expiry field forced back: neither may come from the template
+     * (one pod per sandbox, and the expiry the client asked for).
+     */
+    static Map<String, Object> mergeOver(Map<String, Object> template, String apiVersion, String kind,
+                                         Map<String, Object> metadata, Map<String, Object> spec, String expiryField,
+                                         ProvisionRequest request) {
         Map<String, Object> runtime = new LinkedHashMap<>();
-        runtime.put("apiVersion", BatchSandboxes.API_VERSION);
-        runtime.put("kind", BatchSandboxes.KIND);
+        runtime.put("apiVersion", apiVersion);
+        runtime.put("kind", kind);
         runtime.put("metadata", metadata);
         runtime.put("spec", spec);
 
         Map<String, Object> merged = TemplateMerge.merge(template, runtime);
         @SuppressWarnings("unchecked")
         Map<String, Object> mergedSpec = (Map<String, Object>) merged.get("spec");
-        // Neither may come from the template: one pod per sandbox, and the expiry the client asked for.
         mergedSpec.put("replicas", 1);
-        mergedSpec.remove("expireTime");
+        mergedSpec.remove(expiryField);
         if (request.expiresAt() != null) {
-            mergedSpec.put("expireTime", formatTime(request.expiresAt()));
+            mergedSpec.put(expiryField, formatTime(request.expiresAt()));
         }
         return merged;
     }
@@ -194,7 +205,7 @@ final class BatchSandboxManifest {
         return annotations;
     }
 
-    private static Map<String, Object> podSpec(ProvisionRequest request, KubernetesRuntimeConfig config) {
+    static Map<String, Object> podSpec(ProvisionRequest request, KubernetesRuntimeConfig config) {
         boolean injectExecd = config.execdImage() != null;
         Map<String, Object> container = new LinkedHashMap<>();
         container.put("name", BatchSandboxes.MAIN_CONTAINER);

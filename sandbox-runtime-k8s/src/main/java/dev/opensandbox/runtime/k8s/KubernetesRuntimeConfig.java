@@ -51,9 +51,9 @@ public record KubernetesRuntimeConfig(
         AgentSandboxConfig agentSandbox,
         EgressPod.Settings egress) {
 
-    /** The default and, for now, only implemented workload provider. */
+    /** The default workload provider: the OpenSandbox controller's BatchSandbox. */
     public static final String BATCHSANDBOX = "batchsandbox";
-    /** kubernetes-sigs/agent-sandbox; recognised, not implemented yet. */
+    /** kubernetes-sigs/agent-sandbox's {@code Sandbox} ({@code agents.x-k8s.io/v1alpha1}). */
     public static final String AGENT_SANDBOX = "agent-sandbox";
 
     public KubernetesRuntimeConfig {

@@ -20,7 +20,7 @@ import java.util.Map;
 
 /**
  * Provides the Kubernetes runtime for {@code [runtime] type = "kubernetes"}, with the
- * BatchSandbox workload provider. Reads {@code [kubernetes]} (see {@link KubernetesRuntimeConfig})
+ * BatchSandbox (default) or the agent-sandbox workload provider ({@code workload_provider}). Reads {@code [kubernetes]} (see {@link KubernetesRuntimeConfig})
  * and connects with, in order: {@code kubernetes.kubeconfig_path}, the first file of
  * {@code KUBECONFIG} from the context's environment, the in-cluster service account (when
  * {@code KUBERNETES_SERVICE_HOST} is set). One client is shared by every call of the runtime.
@@ -42,7 +42,6 @@ public final class KubernetesRuntimeProvider implements SandboxRuntimeProvider {
     @Override
     public SandboxRuntime create(RuntimeContext context) {
         KubernetesRuntimeConfig config = KubernetesRuntimeConfig.from(context);
-        requireImplementedProvider(config);
         Map<String, Object> template = loadTemplate(config);
         KubernetesClient client = connect(config, context.environment());
         return new KubernetesSandboxRuntime(config, client, true, template, context.clock());
@@ -53,40 +52,40 @@ public final class KubernetesRuntimeProvider implements SandboxRuntimeProvider {
      * embedders with their own client configuration and for tests against a mock API server.
      */
     public SandboxRuntime create(KubernetesRuntimeConfig config, KubernetesClient client, Clock clock) {
-        requireImplementedProvider(config);
         return new KubernetesSandboxRuntime(config, client, false, loadTemplate(config), clock);
     }
 
-    private static void requireImplementedProvider(KubernetesRuntimeConfig config) {
-        if (config.workloadProvider().equals(KubernetesRuntimeConfig.AGENT_SANDBOX)) {
-            throw KubernetesRuntimeConfig.invalid("kubernetes.workload_provider 'agent-sandbox' is not implemented by "
-                + "this server yet; use 'batchsandbox'.");
-        }
-    }
-
-    /** The operator's BatchSandbox skeleton: a YAML (or JSON) mapping, loaded once. */
+    /**
+     * The operator's skeleton of the workload: a YAML (or JSON) mapping, loaded once, from
+     * {@code [kubernetes] batchsandbox_template_file} or, with the agent-sandbox provider,
+     * {@code [agent_sandbox] template_file}.
+     */
     static Map<String, Object> loadTemplate(KubernetesRuntimeConfig config) {
-        if (config.templateFile() == null) {
+        boolean agent = config.agentSandboxProvider();
+        String file = agent ? config.agentSandbox().templateFile() : config.templateFile();
+        String key = agent ? "agent_sandbox.template_file" : "kubernetes.batchsandbox_template_file";
+        String kind = agent ? "Sandbox" : "BatchSandbox";
+        if (file == null) {
             return Map.of();
         }
-        Path path = Path.of(config.templateFile());
+        Path path = Path.of(file);
         String text;
         try {
             text = Files.readString(path);
         } catch (IOException e) {
-            throw KubernetesRuntimeConfig.invalid("kubernetes.batchsandbox_template_file " + path
+            throw KubernetesRuntimeConfig.invalid(key + " " + path
                 + " cannot be read: " + e.getMessage());
         }
         Object parsed;
         try {
             parsed = new KubernetesSerialization().unmarshal(text, Object.class);
         } catch (RuntimeException e) {
-            throw KubernetesRuntimeConfig.invalid("kubernetes.batchsandbox_template_file " + path
+            throw KubernetesRuntimeConfig.invalid(key + " " + path
                 + " is not valid YAML: " + KubernetesErrors.describe(e));
         }
         if (!(parsed instanceof Map<?, ?> map)) {
-            throw KubernetesRuntimeConfig.invalid("kubernetes.batchsandbox_template_file " + path
-                + " must hold a YAML mapping (a BatchSandbox skeleton).");
+            throw KubernetesRuntimeConfig.invalid(key + " " + path
+                + " must hold a YAML mapping (a " + kind + " skeleton).");
         }
         @SuppressWarnings("unchecked")
         Map<String, Object> template = (Map<String, Object>) map;

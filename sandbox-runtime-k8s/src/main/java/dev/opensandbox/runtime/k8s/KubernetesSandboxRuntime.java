@@ -82,11 +82,16 @@ final class KubernetesSandboxRuntime implements SandboxRuntime {
     private static final Logger LOG = LoggerFactory.getLogger(KubernetesSandboxRuntime.class);
     private static final RuntimeCapabilities CAPABILITIES =
         new RuntimeCapabilities(KubernetesErrors.NAMESPACE, true, true, true, true, true, true);
+    /** agent-sandbox: no pause (upstream's 400) and no snapshots (they commit a BatchSandbox's pod). */
+    private static final RuntimeCapabilities AGENT_CAPABILITIES =
+        new RuntimeCapabilities(KubernetesErrors.NAMESPACE, false, true, true, true, false, true);
     private static final PatchContext MERGE_PATCH = PatchContext.of(PatchType.JSON_MERGE);
     /** How often a waiting create re-reads the injected clock between events. */
     private static final Duration CLOCK_CHECK = Duration.ofMillis(50);
 
     private final KubernetesRuntimeConfig config;
+    /** {@code workload_provider = "agent-sandbox"}: the few provider-specific steps go to the AgentSandbox* classes. */
+    private final boolean agent;
     private final KubernetesClient client;
     private final boolean ownsClient;
     private final Map<String, Object> template;
@@ -104,6 +109,7 @@ final class KubernetesSandboxRuntime implements SandboxRuntime {
     KubernetesSandboxRuntime(KubernetesRuntimeConfig config, KubernetesClient client, boolean ownsClient,
                              Map<String, Object> template, Clock clock) {
         this.config = Objects.requireNonNull(config, "config");
+        this.agent = config.agentSandboxProvider();
         this.client = Objects.requireNonNull(client, "client");
         this.ownsClient = ownsClient;
         this.template = template == null ? Map.of() : template;
@@ -120,7 +126,7 @@ final class KubernetesSandboxRuntime implements SandboxRuntime {
         executor.setContinueExistingPeriodicTasksAfterShutdownPolicy(false);
         this.scheduler = executor;
         this.snapshots = new KubernetesSnapshots(client, config, clock, scheduler, id -> fetch(id).getMetadata().getName());
-        this.sandboxes = new WatchCache<>(BatchSandboxes.KIND, new WatchCache.Source<>() {
+        this.sandboxes = new WatchCache<>(agent ? AgentSandboxes.KIND : BatchSandboxes.KIND, new WatchCache.Source<>() {
             @Override
             public WatchCache.Listing<GenericKubernetesResource> list() {
                 GenericKubernetesResourceList list = crs().withLabel(Labels.ID).list();
@@ -170,7 +176,28 @@ final class KubernetesSandboxRuntime implements SandboxRuntime {
 
     private NonNamespaceOperation<GenericKubernetesResource, GenericKubernetesResourceList,
         Resource<GenericKubernetesResource>> crs() {
-        return client.genericKubernetesResources(BatchSandboxes.CONTEXT).inNamespace(config.namespace());
+        return client.genericKubernetesResources(agent ? AgentSandboxes.CONTEXT : BatchSandboxes.CONTEXT)
+            .inNamespace(config.namespace());
+    }
+
+    // ---------------------------------------------------------------- provider dispatch (batchsandbox / agent-sandbox)
+
+    private String kind() {
+        return agent ? AgentSandboxes.KIND : BatchSandboxes.KIND;
+    }
+
+    /** The names the workload of {@code id} may have, in lookup order. */
+    private List<String> names(SandboxId id) {
+        return agent ? AgentSandboxes.candidates(id) : List.of(BatchSandboxes.name(id), BatchSandboxes.legacyName(id));
+    }
+
+    private Optional<Sandbox> toSandbox(GenericKubernetesResource cr, Pod pod) {
+        return agent ? AgentSandboxMapper.toSandbox(cr, pod) : WorkloadMapper.toSandbox(cr, pod);
+    }
+
+    /** The status from the workload alone: what create waits on (agent-sandbox: the Ready condition). */
+    private SandboxStatus status(GenericKubernetesResource cr) {
+        return agent ? AgentSandboxMapper.status(cr, null) : WorkloadMapper.status(cr, null);
     }
 
     /** Waits until both caches listed once; for tests and embedders that want warm reads. */
@@ -185,7 +212,7 @@ final class KubernetesSandboxRuntime implements SandboxRuntime {
 
     @Override
     public RuntimeCapabilities capabilities() {
-        return CAPABILITIES;
+        return agent ? AGENT_CAPABILITIES : CAPABILITIES;
     }
 
     /** Upstream's Pool custom resources in the configured namespace. */
@@ -206,6 +233,9 @@ final class KubernetesSandboxRuntime implements SandboxRuntime {
 
     @Override
     public void validate(SandboxSpec spec) {
+        if (agent) {
+            AgentSandboxManifest.validate(spec);
+        }
         String poolRef = spec.extensions().get(Extensions.POOL_REF);
         if (spec.networkPolicy() != null) {
             if (config.egress() == null) {
@@ -243,8 +273,9 @@ final class KubernetesSandboxRuntime implements SandboxRuntime {
             requirePool(request.poolRef());
         }
         String egressToken = request.spec().networkPolicy() == null ? null : newEgressToken();
-        GenericKubernetesResource body = json.convertValue(BatchSandboxManifest.build(request, config, template,
-            egressToken), GenericKubernetesResource.class);
+        GenericKubernetesResource body = json.convertValue(agent
+            ? AgentSandboxManifest.build(request, config, template, egressToken)
+            : BatchSandboxManifest.build(request, config, template, egressToken), GenericKubernetesResource.class);
         Instant deadline = clock.instant().plus(config.createTimeout());
         CreateWait wait = new CreateWait();
         // Subscribed before the POST: no event about the new object can be missed.
@@ -271,7 +302,7 @@ final class KubernetesSandboxRuntime implements SandboxRuntime {
                     deleteSecretQuietly(id);
                 }
                 Pvcs.cleanup(client, config.namespace(), id, claims);
-                throw KubernetesErrors.translate(e, "Failed to create BatchSandbox " + id);
+                throw KubernetesErrors.translate(e, "Failed to create " + kind() + " " + id);
             }
             sandboxes.upsert(created);
             wait.offer(created);
@@ -288,8 +319,8 @@ final class KubernetesSandboxRuntime implements SandboxRuntime {
                 Pvcs.cleanup(client, config.namespace(), id, claims);
                 throw e;
             }
-            Sandbox sandbox = WorkloadMapper.toSandbox(running, null)
-                .orElseThrow(() -> new RuntimeFailureException(KubernetesErrors.API_ERROR, "BatchSandbox " + id
+            Sandbox sandbox = toSandbox(running, null)
+                .orElseThrow(() -> new RuntimeFailureException(KubernetesErrors.API_ERROR, kind() + " " + id
                     + " lost its id label."));
             LOG.info("sandbox={} action=create-running ip={}", id, WorkloadMapper.podIp(running).orElse(""));
             return sandbox;
@@ -359,12 +390,12 @@ final class KubernetesSandboxRuntime implements SandboxRuntime {
                 return;
             }
             last = cr;
-            SandboxStatus status = WorkloadMapper.status(cr, null);
+            SandboxStatus status = status(cr);
             // Running with an IP. Not "Allocated" (an IP before any status), which upstream accepts because it
             // polls once a second: an event-driven wait would return in the moment between the controller's
             // two writes, and a pause right after create would then be refused for want of a phase.
             if (status.state() == SandboxState.RUNNING && !"IP_ASSIGNED".equals(status.reason())
-                && WorkloadMapper.podIp(cr).isPresent()) {
+                && (agent || WorkloadMapper.podIp(cr).isPresent())) {
                 running = cr;
             } else if (status.state() == SandboxState.FAILED) {
                 // Fail fast: the controller's Failed is sticky, waiting for the timeout only delays the error.
@@ -384,7 +415,7 @@ final class KubernetesSandboxRuntime implements SandboxRuntime {
                 }
                 Duration remaining = Duration.between(clock.instant(), deadline);
                 if (remaining.isNegative() || remaining.isZero()) {
-                    String lastStatus = last == null ? "not seen" : describe(WorkloadMapper.status(last, null));
+                    String lastStatus = last == null ? "not seen" : describe(status(last));
                     throw new DeadlineExceededException(KubernetesErrors.POD_READY_TIMEOUT,
                         "Sandbox " + id + " was not running with a pod IP within " + config.createTimeout().toSeconds()
                             + " s (last status: " + lastStatus + ").");
@@ -410,7 +441,7 @@ final class KubernetesSandboxRuntime implements SandboxRuntime {
 
     @Override
     public Optional<Sandbox> inspect(SandboxId id) {
-        return find(id).flatMap(cr -> WorkloadMapper.toSandbox(cr, pod(id)));
+        return find(id).flatMap(cr -> toSandbox(cr, pod(id)));
     }
 
     @Override
@@ -422,14 +453,14 @@ final class KubernetesSandboxRuntime implements SandboxRuntime {
             try {
                 items = crs().withLabel(Labels.ID).list().getItems();
             } catch (KubernetesClientException e) {
-                throw KubernetesErrors.translate(e, "Failed to list BatchSandboxes");
+                throw KubernetesErrors.translate(e, "Failed to list " + kind() + "s");
             }
         }
         List<Sandbox> result = new ArrayList<>();
         for (GenericKubernetesResource cr : items) {
             String key = idKey(cr);
             Pod pod = key == null ? null : pods.get(key).orElse(null);
-            WorkloadMapper.toSandbox(cr, pod).ifPresent(result::add);
+            toSandbox(cr, pod).ifPresent(result::add);
         }
         return result;
     }
@@ -439,7 +470,7 @@ final class KubernetesSandboxRuntime implements SandboxRuntime {
         if (sandboxes.synced()) {
             return sandboxes.get(id.toString());
         }
-        for (String name : List.of(BatchSandboxes.name(id), BatchSandboxes.legacyName(id))) {
+        for (String name : names(id)) {
             Optional<GenericKubernetesResource> found = get(name);
             if (found.isPresent()) {
                 return found;
@@ -452,7 +483,7 @@ final class KubernetesSandboxRuntime implements SandboxRuntime {
         try {
             return Optional.ofNullable(crs().withName(name).get());
         } catch (KubernetesClientException e) {
-            throw KubernetesErrors.translate(e, "Failed to read BatchSandbox " + name);
+            throw KubernetesErrors.translate(e, "Failed to read " + kind() + " " + name);
         }
     }
 
@@ -463,10 +494,10 @@ final class KubernetesSandboxRuntime implements SandboxRuntime {
     /** A fresh read for read-modify-write verbs, or the runtime's not-found error. */
     private GenericKubernetesResource fetch(SandboxId id) {
         Optional<GenericKubernetesResource> cached = sandboxes.synced() ? sandboxes.get(id.toString()) : Optional.empty();
-        String name = cached.map(cr -> cr.getMetadata().getName()).orElse(BatchSandboxes.name(id));
-        Optional<GenericKubernetesResource> fresh = get(name);
-        if (fresh.isEmpty() && cached.isEmpty()) {
-            fresh = get(BatchSandboxes.legacyName(id));
+        List<String> candidates = cached.isPresent() ? List.of(cached.get().getMetadata().getName()) : names(id);
+        Optional<GenericKubernetesResource> fresh = Optional.empty();
+        for (int i = 0; i < candidates.size() && fresh.isEmpty(); i++) {
+            fresh = get(candidates.get(i));
         }
         GenericKubernetesResource cr = fresh.orElseThrow(() -> sandboxNotFound(id));
         sandboxes.upsert(cr);
@@ -482,9 +513,9 @@ final class KubernetesSandboxRuntime implements SandboxRuntime {
         if (known.isPresent()) {
             names.add(known.get().getMetadata().getName());
         } else {
-            names.add(BatchSandboxes.name(id));
+            names.add(names(id).get(0));
             if (!sandboxes.synced()) {
-                names.add(BatchSandboxes.legacyName(id));
+                names.addAll(names(id));
             }
         }
         for (String name : names) {
@@ -493,11 +524,11 @@ final class KubernetesSandboxRuntime implements SandboxRuntime {
                 crs().withName(name).withGracePeriod(0).delete();
             } catch (KubernetesClientException e) {
                 if (e.getCode() != 404) {
-                    throw KubernetesErrors.translate(e, "Failed to delete BatchSandbox " + name);
+                    throw KubernetesErrors.translate(e, "Failed to delete " + kind() + " " + name);
                 }
             }
         }
-        if (known.isEmpty() || usesImagePullSecret(known.get(), id)) {
+        if (!agent && (known.isEmpty() || usesImagePullSecret(known.get(), id))) {
             deleteSecretQuietly(id);
         }
         Pvcs.deleteWithSandbox(client, config.namespace(), id);
@@ -576,6 +607,11 @@ final class KubernetesSandboxRuntime implements SandboxRuntime {
      */
     private void requestPause(SandboxId id, boolean pause) {
         GenericKubernetesResource cr = fetch(id);
+        if (agent) {
+            // Upstream's answer: the agent-sandbox controller has no pause.
+            throw new InvalidRequestException(KubernetesErrors.INVALID_STATE, "Pause is not supported for this sandbox "
+                + "type (agent-sandbox): sandbox " + id + " cannot be " + (pause ? "paused" : "resumed") + ".");
+        }
         String phase = WorkloadMapper.phase(cr);
         boolean retry = WorkloadMapper.condition(cr, pause ? BatchSandboxes.CONDITION_PAUSE_FAILED
             : BatchSandboxes.CONDITION_RESUME_FAILED).isPresent();
@@ -639,7 +675,7 @@ final class KubernetesSandboxRuntime implements SandboxRuntime {
             if (e.getCode() == 404) {
                 throw sandboxNotFound(id);
             }
-            throw KubernetesErrors.translate(e, "Failed to patch BatchSandbox " + cr.getMetadata().getName());
+            throw KubernetesErrors.translate(e, "Failed to patch " + kind() + " " + cr.getMetadata().getName());
         }
     }
 
@@ -666,12 +702,13 @@ final class KubernetesSandboxRuntime implements SandboxRuntime {
             throw new InvalidRequestException(ErrorCodes.INVALID_EXPIRATION, "New expiration time must be in the future.");
         }
         GenericKubernetesResource cr = fetch(id);
-        if (!WorkloadMapper.hasExpiry(cr)) {
+        if (agent ? !AgentSandboxMapper.hasExpiry(cr) : !WorkloadMapper.hasExpiry(cr)) {
             throw new ConflictException(ErrorCodes.INVALID_EXPIRATION,
                 "Sandbox " + id + " does not have automatic expiration enabled.");
         }
         String time = BatchSandboxManifest.formatTime(expiresAt);
-        sandboxes.upsert(patch(cr, "{\"spec\":{\"expireTime\":" + LabelJson.quote(time) + "}}", id));
+        String field = agent ? AgentSandboxes.SHUTDOWN_TIME : "expireTime";
+        sandboxes.upsert(patch(cr, "{\"spec\":{\"" + field + "\":" + LabelJson.quote(time) + "}}", id));
         LOG.info("sandbox={} action=renew expiresAt={}", id, time);
         return WorkloadMapper.parseTime(time).orElse(expiresAt);
     }
@@ -695,7 +732,7 @@ final class KubernetesSandboxRuntime implements SandboxRuntime {
             result = patch(cr, "{\"metadata\":{\"labels\":" + LabelJson.object(delta) + "}}", id);
             sandboxes.upsert(result);
         }
-        return WorkloadMapper.toSandbox(result, pod(id)).orElseThrow(() -> sandboxNotFound(id));
+        return toSandbox(result, pod(id)).orElseThrow(() -> sandboxNotFound(id));
     }
 
     // ---------------------------------------------------------------- endpoints
@@ -718,7 +755,7 @@ final class KubernetesSandboxRuntime implements SandboxRuntime {
         GenericKubernetesResource cr = find(id).orElseThrow(() -> sandboxNotFound(id));
         IngressConfig ingress = config.ingress();
         if (purpose == EndpointPurpose.INTERNAL || !ingress.isGateway()) {
-            Endpoint direct = podEndpoint(id, cr, port);
+            Endpoint direct = agent ? agentEndpoint(id, cr, port) : podEndpoint(id, cr, port);
             return purpose == EndpointPurpose.INTERNAL ? direct : withTokens(direct, cr, port, true);
         }
         return withTokens(GatewayRoutes.endpoint(ingress.gateway(), id.toString(), port, null), cr, port, true);
@@ -764,6 +801,26 @@ final class KubernetesSandboxRuntime implements SandboxRuntime {
         return Endpoint.of((ip.contains(":") ? "[" + ip + "]" : ip) + ":" + port);
     }
 
+    /**
+     * agent-sandbox, direct mode: the first Running pod with an IP among those {@code status.selector}
+     * selects (listed now, as upstream), else the Sandbox's Service ({@code status.serviceFQDN}).
+     */
+    private Endpoint agentEndpoint(SandboxId id, GenericKubernetesResource cr, int port) {
+        String selector = AgentSandboxMapper.selector(cr);
+        List<Pod> selected = List.of();
+        if (selector != null) {
+            try {
+                selected = client.pods().inNamespace(config.namespace())
+                    .list(new ListOptionsBuilder().withLabelSelector(selector).build()).getItems();
+            } catch (KubernetesClientException e) {
+                throw KubernetesErrors.translate(e, "Failed to list the pods of sandbox " + id);
+            }
+        }
+        String host = AgentSandboxMapper.directHost(cr, selected).orElseThrow(() -> new NotFoundException(
+            KubernetesErrors.POD_IP_NOT_AVAILABLE, "Pod IP is not yet available for sandbox " + id + "."));
+        return Endpoint.of((host.contains(":") ? "[" + host + "]" : host) + ":" + port);
+    }
+
     /** Adds the CR's access tokens as headers: the secure-access token unless signed, the egress token on 18080. */
     private static Endpoint withTokens(Endpoint endpoint, GenericKubernetesResource cr, int port, boolean secureAccess) {
         Map<String, String> annotations = cr.getMetadata().getAnnotations();
@@ -786,6 +843,10 @@ final class KubernetesSandboxRuntime implements SandboxRuntime {
 
     @Override
     public String commitSnapshot(SandboxId id, String snapshotId) {
+        if (agent) {
+            throw new dev.opensandbox.core.UnsupportedCapabilityException(KubernetesErrors.INVALID_STATE,
+                "Snapshots are not supported by the agent-sandbox workload provider.");
+        }
         return snapshots.commit(id, snapshotId);
     }
 

@@ -115,7 +115,7 @@ final class WorkloadMapper {
      * A main container that has exited ends the sandbox, whatever the controller's phase says
      * (with {@code restartPolicy: Never} it falls back to {@code Pending}).
      */
-    private static SandboxStatus withExitedContainer(SandboxStatus status, Pod pod) {
+    static SandboxStatus withExitedContainer(SandboxStatus status, Pod pod) {
         if (pod == null || pod.getStatus() == null || pod.getStatus().getContainerStatuses() == null) {
             return status;
         }
@@ -235,9 +235,13 @@ final class WorkloadMapper {
         return metadata;
     }
 
-    @SuppressWarnings("unchecked")
     static Map<String, Object> mainContainer(GenericKubernetesResource cr) {
-        Map<String, Object> podSpec = child(child(child(cr.getAdditionalProperties(), "spec"), "template"), "spec");
+        return mainContainerOf(child(child(child(cr.getAdditionalProperties(), "spec"), "template"), "spec"));
+    }
+
+    /** The container named {@code sandbox} of a pod spec, else its first container, else an empty map. */
+    @SuppressWarnings("unchecked")
+    static Map<String, Object> mainContainerOf(Map<String, Object> podSpec) {
         Object containers = podSpec.get("containers");
         if (!(containers instanceof List<?> list) || list.isEmpty()) {
             return Map.of();

@@ -67,12 +67,13 @@ class KubernetesRuntimeProviderTest {
     }
 
     @Test
-    void refusesToStartWithoutNamespaceWithAgentSandboxOrWithAnIncompleteGateway() {
+    void refusesToStartWithoutNamespaceWithAMissingAgentSandboxTemplateOrWithAnIncompleteGateway() {
         SandboxRuntimeProvider provider = new KubernetesRuntimeProvider();
         UnavailableException noNamespace = assertThrows(UnavailableException.class,
             () -> provider.create(context(Map.of("kubernetes", Map.of()), Map.of())));
         UnavailableException agent = assertThrows(UnavailableException.class, () -> provider.create(context(
-            Map.of("kubernetes", Map.of("namespace", "ns", "workload_provider", "agent-sandbox")), Map.of())));
+            Map.of("kubernetes", Map.of("namespace", "ns", "workload_provider", "agent-sandbox"),
+                "agent_sandbox", Map.of("template_file", "/nonexistent/agent-sandbox-template.yaml")), Map.of())));
         UnavailableException gateway = assertThrows(UnavailableException.class, () -> provider.create(context(
             Map.of("kubernetes", Map.of("namespace", "ns"), "ingress", Map.of("mode", "gateway")), Map.of())));
         UnavailableException nowhere = assertThrows(UnavailableException.class,
@@ -81,7 +82,7 @@ class KubernetesRuntimeProviderTest {
         for (UnavailableException e : new UnavailableException[] {noNamespace, agent, gateway, nowhere}) {
             assertEquals(KubernetesErrors.INITIALIZATION_ERROR, e.code());
         }
-        assertTrue(agent.getMessage().contains("agent-sandbox"), agent.getMessage());
+        assertTrue(agent.getMessage().contains("agent_sandbox.template_file"), agent.getMessage());
         assertTrue(gateway.getMessage().contains("ingress.gateway"), gateway.getMessage());
         assertTrue(nowhere.getMessage().contains("KUBERNETES_SERVICE_HOST"), nowhere.getMessage());
     }

@@ -25,7 +25,8 @@ import java.util.function.Predicate;
 import java.util.stream.Collectors;
 
 /**
- * fabric8's mock API server in CRUD mode with the BatchSandbox, Pool and SandboxSnapshot CRDs registered (so that the
+ * fabric8's mock API server in CRUD mode with the BatchSandbox, Pool and SandboxSnapshot CRDs and agent-sandbox's
+ * {@code Sandbox} CRD ({@value #AGENT_GROUP}) registered (so that the
  * status subresource behaves: status is stripped on create and only {@code /status} writes it),
  * every request recorded with its body (the mock's merge-patch semantics differ from a real API
  * server's, so tests assert on what the client sent), and a switch that makes every new watch
@@ -37,6 +38,8 @@ import java.util.stream.Collectors;
 public final class MockCluster implements AutoCloseable {
 
     public static final String GROUP = "sandbox.opensandbox.io";
+    /** The group of kubernetes-sigs/agent-sandbox's {@code Sandbox}. */
+    public static final String AGENT_GROUP = "agents.x-k8s.io";
 
     /** The user agent of {@link #controllerClient()}, so that its requests can be told from the runtime's. */
     public static final String CONTROLLER_AGENT = "fake-batchsandbox-controller";
@@ -68,6 +71,7 @@ public final class MockCluster implements AutoCloseable {
         client.apiextensions().v1().customResourceDefinitions().resource(batchSandboxDefinition()).create();
         client.apiextensions().v1().customResourceDefinitions().resource(poolDefinition()).create();
         client.apiextensions().v1().customResourceDefinitions().resource(snapshotDefinition()).create();
+        client.apiextensions().v1().customResourceDefinitions().resource(agentSandboxDefinition()).create();
     }
 
     /** A client of the mock; the tests share it with the runtime under test and the fake controller. */
@@ -137,11 +141,20 @@ public final class MockCluster implements AutoCloseable {
         return definition("SandboxSnapshot", "sandboxsnapshots", "sandboxsnapshot", "sbxsnap");
     }
 
+    static CustomResourceDefinition agentSandboxDefinition() {
+        return groupDefinition(AGENT_GROUP, "Sandbox", "sandboxes", "sandbox");
+    }
+
     /** A namespaced {@code v1alpha1} CRD of {@link #GROUP} with the status subresource. */
     private static CustomResourceDefinition definition(String kind, String plural, String singular, String... shortNames) {
+        return groupDefinition(GROUP, kind, plural, singular, shortNames);
+    }
+
+    private static CustomResourceDefinition groupDefinition(String group, String kind, String plural, String singular,
+                                                            String... shortNames) {
         return new CustomResourceDefinitionBuilder()
-            .withNewMetadata().withName(plural + "." + GROUP).endMetadata()
-            .withNewSpec().withGroup(GROUP).withScope("Namespaced")
+            .withNewMetadata().withName(plural + "." + group).endMetadata()
+            .withNewSpec().withGroup(group).withScope("Namespaced")
             .withNewNames().withKind(kind).withPlural(plural).withSingular(singular).withShortNames(shortNames).endNames()
             .addNewVersion().withName("v1alpha1").withServed(true).withStorage(true)
             .withNewSubresources().withNewStatus().endStatus().endSubresources()
