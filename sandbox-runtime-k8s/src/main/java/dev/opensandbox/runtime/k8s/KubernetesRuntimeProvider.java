@@ -43,7 +43,8 @@ public final class KubernetesRuntimeProvider implements SandboxRuntimeProvider {
     public SandboxRuntime create(RuntimeContext context) {
         KubernetesRuntimeConfig config = KubernetesRuntimeConfig.from(context);
         Map<String, Object> template = loadTemplate(config);
-        KubernetesClient client = connect(config, context.environment());
+        ApiRateLimits limits = ApiRateLimits.from(context.section("kubernetes"));
+        KubernetesClient client = connect(config, context.environment(), limits);
         return new KubernetesSandboxRuntime(config, client, true, template, context.clock());
     }
 
@@ -93,9 +94,19 @@ public final class KubernetesRuntimeProvider implements SandboxRuntimeProvider {
     }
 
     static KubernetesClient connect(KubernetesRuntimeConfig config, Map<String, String> environment) {
+        return connect(config, environment, null);
+    }
+
+    /** @param limits upstream's client-side rate limits, or null for none */
+    static KubernetesClient connect(KubernetesRuntimeConfig config, Map<String, String> environment,
+                                    ApiRateLimits limits) {
         Config clientConfig = clientConfig(config, environment);
         try {
-            return new KubernetesClientBuilder().withConfig(clientConfig).build();
+            KubernetesClientBuilder builder = new KubernetesClientBuilder().withConfig(clientConfig);
+            if (limits != null) {
+                builder.withHttpClientBuilderConsumer(http -> http.addOrReplaceInterceptor(ApiRateLimits.NAME, limits));
+            }
+            return builder.build();
         } catch (RuntimeException e) {
             throw new UnavailableException(KubernetesErrors.INITIALIZATION_ERROR,
                 "Failed to initialize the Kubernetes client: " + KubernetesErrors.describe(e), e);

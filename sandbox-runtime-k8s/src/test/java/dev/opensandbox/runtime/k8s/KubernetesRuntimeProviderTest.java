@@ -189,6 +189,15 @@ class KubernetesRuntimeProviderTest {
                 assertEquals("kubernetes", runtime.type());
                 assertTrue(runtime.list().isEmpty());
             }
+            // The same with upstream's client-side rate limits: requests still go through, throttled.
+            int before = cluster.requests(r -> !r.isWatch()).size();
+            try (SandboxRuntime limited = new KubernetesRuntimeProvider().create(context(
+                Map.of("kubernetes", Map.of("namespace", "ns", "read_qps", 50.0, "read_burst", 5L, "write_qps", 5L)),
+                Map.of("KUBECONFIG", kubeconfig.toString())))) {
+                assertTrue(limited.list().isEmpty());
+                assertTrue(limited.inspect(dev.opensandbox.core.SandboxId.random()).isEmpty());
+            }
+            assertTrue(cluster.requests(r -> !r.isWatch()).size() > before, "the limited client reached the API server");
         }
     }
 }
