@@ -7,7 +7,6 @@ import com.github.dockerjava.api.model.Capability;
 import com.github.dockerjava.api.model.ExposedPort;
 import com.github.dockerjava.api.model.HostConfig;
 import com.github.dockerjava.api.model.Ports;
-import dev.opensandbox.core.LabelJson;
 import dev.opensandbox.core.Labels;
 import dev.opensandbox.core.NetworkPolicy;
 import dev.opensandbox.core.Platform;
@@ -217,24 +216,6 @@ final class EgressSidecar {
      * default separators, aliases, no nulls ({@code {"egress": [...]}} without a default action).
      */
     static String rulesJson(NetworkPolicy policy) {
-        StringBuilder json = new StringBuilder("{");
-        if (policy.defaultAction() != null) {
-            json.append("\"defaultAction\": ");
-            LabelJson.appendString(json, policy.defaultAction());
-            json.append(", ");
-        }
-        json.append("\"egress\": [");
-        for (int i = 0; i < policy.egress().size(); i++) {
-            NetworkPolicy.Rule rule = policy.egress().get(i);
-            if (i > 0) {
-                json.append(", ");
-            }
-            json.append("{\"action\": ");
-            LabelJson.appendString(json, rule.action());
-            json.append(", \"target\": ");
-            LabelJson.appendString(json, rule.target());
-            json.append('}');
-        }
-        return json.append("]}").toString();
+        return policy.sidecarJson(", ", ": ");
     }
 }

@@ -1,6 +1,5 @@
 package dev.opensandbox.runtime.k8s;
 
-import dev.opensandbox.core.LabelJson;
 import dev.opensandbox.core.NetworkPolicy;
 
 import java.util.ArrayList;
@@ -60,17 +59,7 @@ final class EgressPod {
 
     /** The policy for the sidecar: camelCase, nulls left out, compact. */
     static String rulesJson(NetworkPolicy policy) {
-        StringBuilder json = new StringBuilder("{");
-        if (policy.defaultAction() != null) {
-            json.append("\"defaultAction\":").append(LabelJson.quote(policy.defaultAction())).append(',');
-        }
-        json.append("\"egress\":[");
-        for (int i = 0; i < policy.egress().size(); i++) {
-            NetworkPolicy.Rule rule = policy.egress().get(i);
-            json.append(i == 0 ? "" : ",").append("{\"action\":").append(LabelJson.quote(rule.action()))
-                .append(",\"target\":").append(LabelJson.quote(rule.target())).append('}');
-        }
-        return json.append("]}").toString();
+        return policy.sidecarJson(",", ":");
     }
 
     /**
