@@ -240,7 +240,8 @@ class KubernetesSandboxRuntimeTest {
         @Test
         void failsFastOnFailedWithTheConditionMessageAndDeletesTheBatchSandbox() {
             ProvisionRequest request = request(spec().build());
-            controller.behave(request.id().toString(), Behavior.FAIL).failureMessage("image pull failed: no such image");
+            controller.behave(request.id().toString(), Behavior.FAIL);
+            controller.failureMessage("image pull failed: no such image");
 
             RuntimeFailureException error = assertTimeoutPreemptively(BOUND,
                 () -> assertThrows(RuntimeFailureException.class, () -> runtime.create(request)));

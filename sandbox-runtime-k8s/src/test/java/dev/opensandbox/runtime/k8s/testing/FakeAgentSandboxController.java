@@ -1,26 +1,12 @@
 package dev.opensandbox.runtime.k8s.testing;
 
-import io.fabric8.kubernetes.api.model.ContainerStatusBuilder;
 import io.fabric8.kubernetes.api.model.GenericKubernetesResource;
-import io.fabric8.kubernetes.api.model.OwnerReferenceBuilder;
-import io.fabric8.kubernetes.api.model.Pod;
-import io.fabric8.kubernetes.api.model.PodBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
-import io.fabric8.kubernetes.client.KubernetesClientException;
-import io.fabric8.kubernetes.client.Watch;
-import io.fabric8.kubernetes.client.Watcher;
-import io.fabric8.kubernetes.client.WatcherException;
-import io.fabric8.kubernetes.client.dsl.base.PatchContext;
-import io.fabric8.kubernetes.client.dsl.base.PatchType;
 import io.fabric8.kubernetes.client.dsl.base.ResourceDefinitionContext;
 
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
@@ -34,7 +20,7 @@ import java.util.concurrent.atomic.AtomicInteger;
  *
  * <p>Give it {@link MockCluster#controllerClient()} so that its requests are not mistaken for the runtime's.
  */
-public final class FakeAgentSandboxController implements AutoCloseable {
+public final class FakeAgentSandboxController extends FakeController<FakeAgentSandboxController.Behavior> {
 
     /** The label the fake puts on a Sandbox's pod and names in {@code status.selector}. */
     public static final String NAME_LABEL = "agents.x-k8s.io/sandbox-name";
@@ -42,7 +28,6 @@ public final class FakeAgentSandboxController implements AutoCloseable {
     public static final ResourceDefinitionContext SANDBOX = new ResourceDefinitionContext.Builder()
         .withGroup(MockCluster.AGENT_GROUP).withVersion("v1alpha1").withKind("Sandbox").withPlural("sandboxes")
         .withNamespaced(true).build();
-    private static final PatchContext MERGE = PatchContext.of(PatchType.JSON_MERGE);
 
     /** What the controller does with a new Sandbox. */
     public enum Behavior {
@@ -56,49 +41,11 @@ public final class FakeAgentSandboxController implements AutoCloseable {
         EXPIRE
     }
 
-    private final KubernetesClient client;
-    private final String namespace;
-    private final ExecutorService worker = Executors.newSingleThreadExecutor(r -> {
-        Thread thread = new Thread(r, "fake-agent-sandbox-controller");
-        thread.setDaemon(true);
-        return thread;
-    });
-    private final Map<String, Behavior> behaviors = new ConcurrentHashMap<>();
     private final AtomicInteger nextIp = new AtomicInteger(5);
-    private volatile Behavior defaultBehavior = Behavior.RUN;
-    private final Watch watch;
 
     public FakeAgentSandboxController(KubernetesClient client, String namespace) {
-        this.client = client;
-        this.namespace = namespace;
-        this.watch = client.genericKubernetesResources(SANDBOX).inNamespace(namespace).watch(new Watcher<>() {
-            @Override
-            public void eventReceived(Action action, GenericKubernetesResource resource) {
-                String name = resource.getMetadata().getName();
-                worker.execute(() -> reconcile(name, action == Action.DELETED));
-            }
-
-            @Override
-            public void onClose(WatcherException cause) {
-            }
-        });
-    }
-
-    /** The behaviour for Sandboxes without one of their own. */
-    public FakeAgentSandboxController defaultBehavior(Behavior behavior) {
-        this.defaultBehavior = behavior;
-        return this;
-    }
-
-    /** The behaviour for the Sandbox named {@code name}. */
-    public FakeAgentSandboxController behave(String name, Behavior behavior) {
-        behaviors.put(name, behavior);
-        return this;
-    }
-
-    /** Waits until every event received so far has been handled. */
-    public void drain() throws Exception {
-        worker.submit(() -> { }).get(10, TimeUnit.SECONDS);
+        super(client, namespace, SANDBOX, "fake-agent-sandbox-controller", Behavior.RUN);
+        startWatching();
     }
 
     /** The Service name the fake reports for Sandbox {@code name}. */
@@ -107,39 +54,29 @@ public final class FakeAgentSandboxController implements AutoCloseable {
     }
 
     @Override
-    public void close() {
-        watch.close();
-        worker.shutdownNow();
-    }
-
-    private void reconcile(String name, boolean deleted) {
-        try {
-            GenericKubernetesResource cr = deleted ? null
-                : client.genericKubernetesResources(SANDBOX).inNamespace(namespace).withName(name).get();
-            if (cr == null) {
-                client.pods().inNamespace(namespace).withName(name).withGracePeriod(0).delete();
-                return;
+    protected void reconcile(String name, boolean deleted) {
+        GenericKubernetesResource cr = deleted ? null : get(name);
+        if (cr == null) {
+            deletePod(name);
+            return;
+        }
+        if (cr.getAdditionalProperties().get("status") instanceof Map<?, ?> status && !status.isEmpty()) {
+            return;
+        }
+        switch (behaviorFor(name)) {
+            case IGNORE -> {
             }
-            if (cr.getAdditionalProperties().get("status") instanceof Map<?, ?> status && !status.isEmpty()) {
-                return;
-            }
-            switch (behaviors.getOrDefault(name, defaultBehavior)) {
-                case IGNORE -> {
+            case RUN -> {
+                Map<String, Object> container = runPod(cr);
+                patchStatus(name, status(name, "True", "DependenciesReady", "Pod is Ready; Service Exists"));
+                Integer exitCode = exitCode(container);
+                if (exitCode != null) {
+                    terminatePod(name, exitCode);
+                    patchStatus(name, status(name, "False", "DependenciesNotReady", "Pod is not Ready"));
                 }
-                case RUN -> {
-                    Map<String, Object> container = runPod(cr);
-                    patchStatus(name, status(name, "True", "DependenciesReady", "Pod is Ready; Service Exists"));
-                    Integer exitCode = exitCode(container);
-                    if (exitCode != null) {
-                        terminatePod(name, exitCode);
-                        patchStatus(name, status(name, "False", "DependenciesNotReady", "Pod is not Ready"));
-                    }
-                }
-                case SERVICE_ONLY -> patchStatus(name, status(name, "True", "DependenciesReady", "Service Exists"));
-                case EXPIRE -> patchStatus(name, status(name, "False", "SandboxExpired", "Sandbox has expired"));
             }
-        } catch (KubernetesClientException e) {
-            // The Sandbox was deleted while we acted on it: the next event tells.
+            case SERVICE_ONLY -> patchStatus(name, status(name, "True", "DependenciesReady", "Service Exists"));
+            case EXPIRE -> patchStatus(name, status(name, "False", "SandboxExpired", "Sandbox has expired"));
         }
     }
 
@@ -155,68 +92,14 @@ public final class FakeAgentSandboxController implements AutoCloseable {
     }
 
     /** Creates the pod, running with an IP, and returns the template's main container. */
-    @SuppressWarnings("unchecked")
     private Map<String, Object> runPod(GenericKubernetesResource cr) {
         String name = cr.getMetadata().getName();
         Map<String, Object> template = child(child(cr.getAdditionalProperties(), "spec"), "podTemplate");
-        Map<String, String> labels = new LinkedHashMap<>((Map<String, String>) (Map<?, ?>) child(template, "metadata")
-            .getOrDefault("labels", Map.of()));
+        Map<String, String> labels = new LinkedHashMap<>(labelsOf(template));
         labels.put(NAME_LABEL, name);
-        Object containers = child(template, "spec").get("containers");
-        Map<String, Object> container = containers instanceof List<?> list && !list.isEmpty()
-            && list.get(0) instanceof Map<?, ?> first ? (Map<String, Object>) first : Map.of();
-        Object image = container.getOrDefault("image", "unknown");
-        Pod pod = new PodBuilder()
-            .withNewMetadata().withName(name).withNamespace(namespace).withLabels(labels)
-            .withOwnerReferences(new OwnerReferenceBuilder().withApiVersion(MockCluster.AGENT_GROUP + "/v1alpha1")
-                .withKind("Sandbox").withName(name).withUid(cr.getMetadata().getUid()).withController(true).build())
-            .endMetadata()
-            .withNewSpec().addNewContainer().withName("sandbox").withImage(String.valueOf(image)).endContainer()
-            .endSpec()
-            .withNewStatus().withPhase("Running").withPodIP("10.1.0." + nextIp.getAndIncrement())
-            .withContainerStatuses(new ContainerStatusBuilder().withName("sandbox").withReady(true)
-                .withNewState().withNewRunning().withStartedAt("2026-01-01T00:00:00Z").endRunning().endState().build())
-            .endStatus()
-            .build();
-        client.pods().inNamespace(namespace).withName(name).withGracePeriod(0).delete();
-        client.pods().inNamespace(namespace).resource(pod).create();
+        Map<String, Object> container = firstContainer(child(template, "spec"));
+        String image = String.valueOf(container.getOrDefault("image", "unknown"));
+        runPod(cr, name, labels, image, "10.1.0." + nextIp.getAndIncrement());
         return container;
-    }
-
-    /** N for a main container running {@code [bootstrap.sh] sh -c "exit N"}, else null. */
-    private static Integer exitCode(Map<String, Object> container) {
-        if (!(container.get("command") instanceof List<?> list)) {
-            return null;
-        }
-        List<String> argv = new java.util.ArrayList<>(list.stream().map(String::valueOf).toList());
-        if (!argv.isEmpty() && argv.get(0).endsWith("bootstrap.sh")) {
-            argv.remove(0);
-        }
-        if (argv.size() != 3 || !argv.get(0).equals("sh") || !argv.get(1).equals("-c")
-            || !argv.get(2).trim().matches("exit \\d+")) {
-            return null;
-        }
-        return Integer.parseInt(argv.get(2).trim().substring("exit ".length()));
-    }
-
-    private void terminatePod(String name, int exitCode) {
-        Pod pod = client.pods().inNamespace(namespace).withName(name).get();
-        pod.getStatus().setPhase(exitCode == 0 ? "Succeeded" : "Failed");
-        pod.getStatus().setContainerStatuses(List.of(new ContainerStatusBuilder().withName("sandbox").withReady(false)
-            .withNewState().withNewTerminated().withExitCode(exitCode).withReason(exitCode == 0 ? "Completed" : "Error")
-            .withFinishedAt("2026-01-01T00:00:01Z").endTerminated().endState().build()));
-        client.pods().inNamespace(namespace).resource(pod).updateStatus();
-    }
-
-    private void patchStatus(String name, Map<String, Object> status) {
-        String patch = client.getKubernetesSerialization().asJson(Map.of("status", status));
-        client.genericKubernetesResources(SANDBOX).inNamespace(namespace).withName(name).subresource("status")
-            .patch(MERGE, patch);
-    }
-
-    @SuppressWarnings("unchecked")
-    private static Map<String, Object> child(Map<String, Object> parent, String key) {
-        Object value = parent == null ? null : parent.get(key);
-        return value instanceof Map<?, ?> map ? (Map<String, Object>) map : Map.of();
     }
 }

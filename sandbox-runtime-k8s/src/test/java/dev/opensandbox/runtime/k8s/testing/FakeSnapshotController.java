@@ -2,21 +2,11 @@ package dev.opensandbox.runtime.k8s.testing;
 
 import io.fabric8.kubernetes.api.model.GenericKubernetesResource;
 import io.fabric8.kubernetes.client.KubernetesClient;
-import io.fabric8.kubernetes.client.KubernetesClientException;
-import io.fabric8.kubernetes.client.Watch;
-import io.fabric8.kubernetes.client.Watcher;
-import io.fabric8.kubernetes.client.WatcherException;
-import io.fabric8.kubernetes.client.dsl.base.PatchContext;
-import io.fabric8.kubernetes.client.dsl.base.PatchType;
 import io.fabric8.kubernetes.client.dsl.base.ResourceDefinitionContext;
 
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.TimeUnit;
 
 /**
  * Plays the SandboxSnapshot side of the OpenSandbox controller against the mock API server: a new
@@ -27,14 +17,13 @@ import java.util.concurrent.TimeUnit;
  *
  * <p>Give it {@link MockCluster#controllerClient()} so that its requests are not mistaken for the runtime's.
  */
-public final class FakeSnapshotController implements AutoCloseable {
+public final class FakeSnapshotController extends FakeController<FakeSnapshotController.Behavior> {
 
     public static final String REGISTRY = "registry.example.com/snapshots";
 
     private static final ResourceDefinitionContext SANDBOX_SNAPSHOT = new ResourceDefinitionContext.Builder()
         .withGroup(MockCluster.GROUP).withVersion("v1alpha1").withKind("SandboxSnapshot").withPlural("sandboxsnapshots")
         .withNamespaced(true).build();
-    private static final PatchContext MERGE = PatchContext.of(PatchType.JSON_MERGE);
 
     /** What the controller does with a new SandboxSnapshot. */
     public enum Behavior {
@@ -48,33 +37,10 @@ public final class FakeSnapshotController implements AutoCloseable {
         SUCCEED_AMBIGUOUS
     }
 
-    private final KubernetesClient client;
-    private final String namespace;
-    private final ExecutorService worker = Executors.newSingleThreadExecutor(r -> {
-        Thread thread = new Thread(r, "fake-snapshot-controller");
-        thread.setDaemon(true);
-        return thread;
-    });
-    private final Map<String, Behavior> behaviors = new ConcurrentHashMap<>();
-    private volatile Behavior defaultBehavior = Behavior.SUCCEED;
-    private final Watch watch;
-
+    /** Behaviours are by BatchSandbox name ({@code spec.sandboxName}), not by snapshot name. */
     public FakeSnapshotController(KubernetesClient client, String namespace) {
-        this.client = client;
-        this.namespace = namespace;
-        this.watch = client.genericKubernetesResources(SANDBOX_SNAPSHOT).inNamespace(namespace).watch(new Watcher<>() {
-            @Override
-            public void eventReceived(Action action, GenericKubernetesResource resource) {
-                if (action == Action.ADDED || action == Action.MODIFIED) {
-                    String name = resource.getMetadata().getName();
-                    worker.execute(() -> reconcile(name));
-                }
-            }
-
-            @Override
-            public void onClose(WatcherException cause) {
-            }
-        });
+        super(client, namespace, SANDBOX_SNAPSHOT, "fake-snapshot-controller", Behavior.SUCCEED);
+        startWatching();
     }
 
     /** The image this controller makes for SandboxSnapshot {@code name} of BatchSandbox {@code sandboxName}. */
@@ -82,53 +48,27 @@ public final class FakeSnapshotController implements AutoCloseable {
         return REGISTRY + "/" + sandboxName + "-sandbox:snap-" + name.substring("osb-snap-".length());
     }
 
-    public FakeSnapshotController defaultBehavior(Behavior behavior) {
-        this.defaultBehavior = behavior;
-        return this;
-    }
-
-    /** The behaviour for snapshots of the BatchSandbox named {@code sandboxName}. */
-    public FakeSnapshotController behave(String sandboxName, Behavior behavior) {
-        behaviors.put(sandboxName, behavior);
-        return this;
-    }
-
-    /** Waits until every event received so far has been handled. */
-    public void drain() throws Exception {
-        worker.submit(() -> { }).get(10, TimeUnit.SECONDS);
-    }
-
     @Override
-    public void close() {
-        watch.close();
-        worker.shutdownNow();
-    }
-
-    private void reconcile(String name) {
-        try {
-            GenericKubernetesResource cr = client.genericKubernetesResources(SANDBOX_SNAPSHOT).inNamespace(namespace)
-                .withName(name).get();
-            if (cr == null || cr.getMetadata().getDeletionTimestamp() != null
-                || child(cr.getAdditionalProperties(), "status").get("phase") != null) {
-                return;
+    protected void reconcile(String name, boolean deleted) {
+        GenericKubernetesResource cr = deleted ? null : get(name);
+        if (cr == null || cr.getMetadata().getDeletionTimestamp() != null
+            || child(cr.getAdditionalProperties(), "status").get("phase") != null) {
+            return;
+        }
+        String sandboxName = String.valueOf(child(cr.getAdditionalProperties(), "spec").get("sandboxName"));
+        switch (behaviorFor(sandboxName)) {
+            case SUCCEED -> {
+                patchStatus(name, Map.of("phase", "Committing", "sourcePodName", sandboxName + "-0"));
+                patchStatus(name, succeeded(List.of(Map.of("containerName", "sandbox",
+                    "imageUri", image(sandboxName, name), "imageDigest", "sha256:" + "0".repeat(64)))));
             }
-            String sandboxName = String.valueOf(child(cr.getAdditionalProperties(), "spec").get("sandboxName"));
-            switch (behaviors.getOrDefault(sandboxName, defaultBehavior)) {
-                case SUCCEED -> {
-                    patchStatus(name, Map.of("phase", "Committing", "sourcePodName", sandboxName + "-0"));
-                    patchStatus(name, succeeded(List.of(Map.of("containerName", "sandbox",
-                        "imageUri", image(sandboxName, name), "imageDigest", "sha256:" + "0".repeat(64)))));
-                }
-                case SUCCEED_AMBIGUOUS -> patchStatus(name, succeeded(List.of(
-                    Map.of("containerName", "main", "imageUri", REGISTRY + "/a:1"),
-                    Map.of("containerName", "helper", "imageUri", REGISTRY + "/b:1"))));
-                case FAIL -> patchStatus(name, Map.of("phase", "Failed", "conditions", List.of(Map.of("type", "Failed",
-                    "status", "True", "reason", "RegistryNotConfigured",
-                    "message", "snapshot registry is not configured", "lastTransitionTime", "2026-01-01T00:00:00Z"))));
-                case HANG -> patchStatus(name, Map.of("phase", "Committing"));
-            }
-        } catch (KubernetesClientException e) {
-            // Deleted while we acted on it: the next event tells.
+            case SUCCEED_AMBIGUOUS -> patchStatus(name, succeeded(List.of(
+                Map.of("containerName", "main", "imageUri", REGISTRY + "/a:1"),
+                Map.of("containerName", "helper", "imageUri", REGISTRY + "/b:1"))));
+            case FAIL -> patchStatus(name, Map.of("phase", "Failed", "conditions", List.of(Map.of("type", "Failed",
+                "status", "True", "reason", "RegistryNotConfigured",
+                "message", "snapshot registry is not configured", "lastTransitionTime", "2026-01-01T00:00:00Z"))));
+            case HANG -> patchStatus(name, Map.of("phase", "Committing"));
         }
     }
 
@@ -139,17 +79,5 @@ public final class FakeSnapshotController implements AutoCloseable {
         status.put("conditions", List.of(Map.of("type", "Ready", "status", "True", "reason", "Succeed",
             "message", "snapshot committed", "lastTransitionTime", "2026-01-01T00:00:00Z")));
         return status;
-    }
-
-    private void patchStatus(String name, Map<String, Object> status) {
-        String patch = client.getKubernetesSerialization().asJson(Map.of("status", status));
-        client.genericKubernetesResources(SANDBOX_SNAPSHOT).inNamespace(namespace).withName(name).subresource("status")
-            .patch(MERGE, patch);
-    }
-
-    @SuppressWarnings("unchecked")
-    private static Map<String, Object> child(Map<String, Object> parent, String key) {
-        Object value = parent == null ? null : parent.get(key);
-        return value instanceof Map<?, ?> map ? (Map<String, Object>) map : Map.of();
     }
 }
