@@ -95,7 +95,7 @@ public final class ApiServer implements AutoCloseable {
         this.concurrency = new ConcurrencyLimit(settings.limitConcurrency());
         ProxyTargets proxyTargets = new ProxyTargets(sandboxes, settings.renewOnAccessInterval() == null ? null
             : new AccessRenewals(sandboxes, settings.renewOnAccessInterval(), runner::execute, clock));
-        this.execdWorkers = builtInExecd ? ReverseProxy.newExecutor("opensandbox-execd-") : null;
+        this.execdWorkers = builtInExecd ? ThreadPools.virtualOrCached("opensandbox-execd-") : null;
         this.execd = builtInExecd ? new BuiltInExecd(sandboxes, clock, execdWorkers) : null;
         this.proxy = new ReverseProxy(proxyTargets, settings, execd);
         this.webSocketProxy = new WebSocketProxy(proxyTargets, proxy.client(), proxy.watchdog());

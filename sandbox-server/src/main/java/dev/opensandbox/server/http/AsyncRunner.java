@@ -2,8 +2,8 @@ package dev.opensandbox.server.http;
 
 import org.slf4j.MDC;
 
-import java.lang.reflect.Method;
 import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.LinkedBlockingQueue;
@@ -24,9 +24,9 @@ final class AsyncRunner implements AutoCloseable {
     private final boolean virtualThreads;
 
     AsyncRunner(int platformThreads) {
-        ExecutorService virtual = virtualThreadExecutor();
-        this.virtualThreads = virtual != null;
-        this.executor = virtual != null ? virtual : boundedPool(platformThreads);
+        Optional<ExecutorService> virtual = ThreadPools.virtualThreads();
+        this.virtualThreads = virtual.isPresent();
+        this.executor = virtual.orElseGet(() -> boundedPool(platformThreads));
     }
 
     boolean usesVirtualThreads() {
@@ -55,16 +55,6 @@ final class AsyncRunner implements AutoCloseable {
     /** Runs a task whose result nobody waits for. */
     void execute(Runnable task) {
         executor.execute(task);
-    }
-
-    /** Found by reflection: the build targets Java 17, where the method does not exist. */
-    private static ExecutorService virtualThreadExecutor() {
-        try {
-            Method factory = java.util.concurrent.Executors.class.getMethod("newVirtualThreadPerTaskExecutor");
-            return (ExecutorService) factory.invoke(null);
-        } catch (ReflectiveOperationException | RuntimeException e) {
-            return null;
-        }
     }
 
     private static ExecutorService boundedPool(int threads) {

@@ -12,7 +12,6 @@ import org.slf4j.MDC;
 
 import java.io.IOException;
 import java.io.InputStream;
-import java.lang.reflect.Method;
 import java.net.ConnectException;
 import java.net.NoRouteToHostException;
 import java.net.URI;
@@ -37,7 +36,6 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
@@ -76,7 +74,7 @@ final class ReverseProxy implements AutoCloseable {
         this.targets = targets;
         this.settings = settings;
         this.execd = execd;
-        this.exchanges = newExecutor("opensandbox-proxy-");
+        this.exchanges = ThreadPools.virtualOrCached("opensandbox-proxy-");
         this.client = HttpClient.newBuilder()
             .version(HttpClient.Version.HTTP_1_1) // plain http to sandboxes; never an h2c upgrade attempt
             .connectTimeout(CONNECT_TIMEOUT)
@@ -352,21 +350,6 @@ final class ReverseProxy implements AutoCloseable {
             in.close();
         } catch (IOException | RuntimeException ignored) {
             // already broken
-        }
-    }
-
-    /** Virtual threads on Java 21+ (found by reflection: the build targets 17), else a cached pool. */
-    static ExecutorService newExecutor(String prefix) {
-        try {
-            Method factory = Executors.class.getMethod("newVirtualThreadPerTaskExecutor");
-            return (ExecutorService) factory.invoke(null);
-        } catch (ReflectiveOperationException | RuntimeException e) {
-            AtomicInteger counter = new AtomicInteger();
-            return Executors.newCachedThreadPool(runnable -> {
-                Thread thread = new Thread(runnable, prefix + counter.incrementAndGet());
-                thread.setDaemon(true);
-                return thread;
-            });
         }
     }
 
