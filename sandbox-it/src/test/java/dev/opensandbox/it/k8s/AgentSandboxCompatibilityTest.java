@@ -1,7 +1,5 @@
 package dev.opensandbox.it.k8s;
 
-import dev.opensandbox.core.spi.ForwardingSandboxRuntime;
-import dev.opensandbox.core.spi.RuntimeCapabilities;
 import dev.opensandbox.core.spi.SandboxRuntime;
 import dev.opensandbox.it.SandboxRuntimeCompatibilityKit;
 import dev.opensandbox.runtime.k8s.KubernetesRuntimeConfig;
@@ -9,19 +7,16 @@ import dev.opensandbox.runtime.k8s.KubernetesRuntimeProvider;
 import dev.opensandbox.runtime.k8s.testing.FakeAgentSandboxController;
 import dev.opensandbox.runtime.k8s.testing.MockCluster;
 import io.fabric8.kubernetes.api.model.GenericKubernetesResource;
-import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 
 import java.time.Clock;
-import java.util.Map;
-import java.util.UUID;
 
 /**
  * The runtime compatibility kit against the Kubernetes runtime with {@code workload_provider = "agent-sandbox"}:
  * fabric8's mock API server in CRUD mode as the cluster and a fake agent-sandbox controller that runs the pod and
  * reports {@code Ready}. The provider has no pause and no snapshots (its capabilities say so, and the kit skips
- * them); exec, files and stats are hidden as in {@link KubernetesRuntimeCompatibilityTest}, for the same reasons.
+ * them); exec, files and stats are hidden for the reasons {@link MockClusterKits#withoutExecAndFiles} gives.
  */
 class AgentSandboxCompatibilityTest extends SandboxRuntimeCompatibilityKit {
 
@@ -49,14 +44,7 @@ class AgentSandboxCompatibilityTest extends SandboxRuntimeCompatibilityKit {
 
     @Override
     protected SandboxRuntime runtime() {
-        return new ForwardingSandboxRuntime(runtime) {
-            @Override
-            public RuntimeCapabilities capabilities() {
-                RuntimeCapabilities real = runtime.capabilities();
-                return new RuntimeCapabilities(real.errorNamespace(), real.pause(), false, false, real.logs(),
-                    real.snapshots(), real.pools());
-            }
-        };
+        return MockClusterKits.withoutExecAndFiles(runtime);
     }
 
     @Override
@@ -71,14 +59,9 @@ class AgentSandboxCompatibilityTest extends SandboxRuntimeCompatibilityKit {
 
     @Override
     protected void createUnmanagedWorkload() {
-        String name = "unmanaged-" + UUID.randomUUID();
-        GenericKubernetesResource unmanaged = new GenericKubernetesResource();
-        unmanaged.setApiVersion(MockCluster.AGENT_GROUP + "/v1alpha1");
-        unmanaged.setKind("Sandbox");
-        unmanaged.setMetadata(new ObjectMetaBuilder().withName(name).withNamespace(NAMESPACE)
-            .withLabels(Map.of("opensandbox.io/not-an-id", "true")).build());
-        unmanaged.setAdditionalProperty("spec", Map.of("replicas", 1));
-        controller.behave(name, FakeAgentSandboxController.Behavior.IGNORE);
+        GenericKubernetesResource unmanaged = MockClusterKits.unmanagedWorkload(MockCluster.AGENT_GROUP + "/v1alpha1",
+            "Sandbox", NAMESPACE);
+        controller.behave(unmanaged.getMetadata().getName(), FakeAgentSandboxController.Behavior.IGNORE);
         cluster.client().genericKubernetesResources(FakeAgentSandboxController.SANDBOX).inNamespace(NAMESPACE)
             .resource(unmanaged).create();
     }
