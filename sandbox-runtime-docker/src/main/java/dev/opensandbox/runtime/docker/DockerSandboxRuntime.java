@@ -96,6 +96,7 @@ final class DockerSandboxRuntime implements SandboxRuntime {
     private final DockerVolumes volumes;
     private final ExecdInjection injection;
     private final EgressSidecar egress;
+    private final DockerSnapshots snapshots;
     static final String EXECD_PORT_IN_USE = "DOCKER::EXECD_PORT_IN_USE";
     private final DockerClient docker;
     private volatile Platform daemonPlatform;
@@ -127,6 +128,7 @@ final class DockerSandboxRuntime implements SandboxRuntime {
         this.injection = new ExecdInjection(docker, config.execdImage(),
             (image, platform) -> ensureImage(image, null, platform), clock);
         this.egress = new EgressSidecar(docker, config, (image, platform) -> ensureImage(image, null, platform));
+        this.snapshots = new DockerSnapshots(docker, config.apiTimeout(), this::sandboxNotFound);
     }
 
     private static List<Capability> capabilities(List<String> names) {
@@ -1329,13 +1331,13 @@ final class DockerSandboxRuntime implements SandboxRuntime {
     /** {@code docker commit} to {@code opensandbox-snapshots:<snapshotId>}, running or paused; see {@link DockerSnapshots}. */
     @Override
     public String commitSnapshot(SandboxId id, String snapshotId) {
-        return snapshots().commit(id, requireContainer(id), snapshotId);
+        return snapshots.commit(id, requireContainer(id), snapshotId);
     }
 
     /** Idempotent; an image a container still uses is a {@code SNAPSHOT::DELETE_CONFLICT}. */
     @Override
     public void deleteSnapshotImage(String image) {
-        snapshots().delete(image);
+        snapshots.delete(image);
     }
 
     @Override
@@ -1345,11 +1347,7 @@ final class DockerSandboxRuntime implements SandboxRuntime {
 
     @Override
     public boolean snapshotImageExists(String image) {
-        return snapshots().exists(image);
-    }
-
-    private DockerSnapshots snapshots() {
-        return new DockerSnapshots(docker, config.apiTimeout(), this::sandboxNotFound);
+        return snapshots.exists(image);
     }
 
     // ---------------------------------------------------------------- misc
