@@ -22,6 +22,12 @@ public final class Labels {
     public static final String EMBEDDING_PROXY_PORT = "opensandbox.io/embedding-proxy-port";
     public static final String HTTP_PORT = "opensandbox.io/http-port";
     public static final String EGRESS_SIDECAR_FOR = "opensandbox.io/egress-sidecar-for";
+    /**
+     * Ours, not upstream's: the deployment (one server, or the replicas sharing one store) that
+     * created an object. A runtime only sees, adopts, expires and reaps objects of its own
+     * deployment; see {@link dev.opensandbox.core.spi.Deployment}.
+     */
+    public static final String DEPLOYMENT = "opensandbox.io/deployment";
 
     private Labels() {
     }

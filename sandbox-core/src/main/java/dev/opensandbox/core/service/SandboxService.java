@@ -73,6 +73,8 @@ public final class SandboxService implements AutoCloseable {
     private final ExpiryScheduler expiry;
     private final SecureRandom random = new SecureRandom();
     private final ServicePolicy policy;
+    private final List<java.util.function.Consumer<SandboxId>> removalListeners =
+        new java.util.concurrent.CopyOnWriteArrayList<>();
 
     public SandboxService(SandboxRuntime runtime, SandboxStore store, Clock clock, ServicePolicy policy) {
         this.runtime = Objects.requireNonNull(runtime, "runtime");
@@ -86,6 +88,26 @@ public final class SandboxService implements AutoCloseable {
     /** The runtime this service drives. */
     public SandboxRuntime runtime() {
         return runtime;
+    }
+
+    /**
+     * Registers a listener called (on the thread that removed it, after the store forgot it) when a
+     * sandbox is gone for good: deleted, expired, or forgotten by reconcile because it vanished.
+     * Front doors use it to free what they keep per sandbox (command output, sessions). A listener
+     * that throws is logged and does not stop the others.
+     */
+    public void onSandboxRemoved(java.util.function.Consumer<SandboxId> listener) {
+        removalListeners.add(Objects.requireNonNull(listener, "listener"));
+    }
+
+    private void notifyRemoved(SandboxId id) {
+        for (java.util.function.Consumer<SandboxId> listener : removalListeners) {
+            try {
+                listener.accept(id);
+            } catch (RuntimeException e) {
+                LOG.warn("sandbox={} action=removal-listener error={}", id, e.toString());
+            }
+        }
     }
 
     /** The expiry schedule; exposed so that tests and the server can drive and observe it. */
@@ -228,6 +250,7 @@ public final class SandboxService implements AutoCloseable {
             store.delete(id);
             expiry.cancel(id);
             LOG.info("sandbox={} action=delete", id);
+            notifyRemoved(id);
         });
     }
 
@@ -332,6 +355,7 @@ public final class SandboxService implements AutoCloseable {
             }
             store.delete(id);
             LOG.info("sandbox={} action=expire expiresAt={}", id, expiresAt);
+            notifyRemoved(id);
         });
     }
 
@@ -454,6 +478,7 @@ public final class SandboxService implements AutoCloseable {
             store.delete(record.id());
             expiry.cancel(record.id());
             LOG.info("sandbox={} action=forget phase={}", record.id(), record.phase());
+            notifyRemoved(record.id());
         });
     }
 

@@ -170,6 +170,11 @@ public abstract class ForwardingSandboxRuntime implements SandboxRuntime {
     }
 
     @Override
+    public void probe() {
+        delegate.probe();
+    }
+
+    @Override
     public Optional<PoolRuntime> pools() {
         return delegate.pools();
     }

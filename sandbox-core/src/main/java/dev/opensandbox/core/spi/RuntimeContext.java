@@ -15,13 +15,21 @@ import java.util.Objects;
  * @param clock    the only source of time a runtime may use
  * @param settings the configuration, keyed by section name
  * @param environment the process environment, passed in so runtimes never read it themselves
+ * @param deployment  which runtime objects belong to this server (see {@link Deployment})
  */
-public record RuntimeContext(Clock clock, Map<String, Object> settings, Map<String, String> environment) {
+public record RuntimeContext(Clock clock, Map<String, Object> settings, Map<String, String> environment,
+                             Deployment deployment) {
 
     public RuntimeContext {
         Objects.requireNonNull(clock, "clock");
+        Objects.requireNonNull(deployment, "deployment");
         settings = settings == null ? Map.of() : Collections.unmodifiableMap(new LinkedHashMap<>(settings));
         environment = environment == null ? Map.of() : Collections.unmodifiableMap(new LinkedHashMap<>(environment));
+    }
+
+    /** A context of an {@linkplain Deployment#unscoped() unscoped} deployment, for embedders and tests. */
+    public RuntimeContext(Clock clock, Map<String, Object> settings, Map<String, String> environment) {
+        this(clock, settings, environment, Deployment.unscoped());
     }
 
     /** One table of the configuration, empty when absent. */

@@ -287,6 +287,17 @@ public interface SandboxRuntime extends AutoCloseable {
     }
 
     /**
+     * Checks that the platform answers, within the runtime's own call timeout: for Docker a ping of
+     * the engine, for Kubernetes a call to the API server. Servers call it from a background probe
+     * (never on a request thread) to report their health. The default does nothing (always healthy).
+     *
+     * @throws dev.opensandbox.core.UnavailableException naming the platform and what failed, when it
+     *                                                   does not answer in time or refuses
+     */
+    default void probe() {
+    }
+
+    /**
      * Removes helper objects whose sandbox no longer exists (sidecars, temporary containers,
      * volumes the runtime created), for example after a crash. Called by the core's periodic
      * reconcile pass; must tolerate per-object failures (log and go on). The default does nothing.
