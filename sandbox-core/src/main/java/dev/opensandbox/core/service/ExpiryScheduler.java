@@ -42,6 +42,11 @@ public final class ExpiryScheduler implements AutoCloseable {
         }
     }
 
+    /** The longest the background thread sleeps before it looks at the clock again. */
+    static final Duration LONGEST_WAIT = Duration.ofDays(1);
+    /** How long the background thread pauses after an unexpected failure of its own. */
+    static final Duration AFTER_FAILURE = Duration.ofSeconds(1);
+
     private final Clock clock;
     private final Consumer<SandboxId> expiryAction;
     private final Runnable sweep;
@@ -125,7 +130,9 @@ public final class ExpiryScheduler implements AutoCloseable {
         for (SandboxId id : due) {
             try {
                 expiryAction.accept(id);
-            } catch (RuntimeException e) {
+            } catch (VirtualMachineError fatal) {
+                throw fatal;
+            } catch (RuntimeException | Error e) {
                 LOG.warn("sandbox={} action=expire error={}", id, e.toString());
             }
         }
@@ -136,7 +143,9 @@ public final class ExpiryScheduler implements AutoCloseable {
     public void sweepNow() {
         try {
             sweep.run();
-        } catch (RuntimeException e) {
+        } catch (VirtualMachineError fatal) {
+            throw fatal;
+        } catch (RuntimeException | Error e) {
             LOG.warn("action=sweep error={}", e.toString(), e);
         }
     }
@@ -176,26 +185,39 @@ public final class ExpiryScheduler implements AutoCloseable {
     private void loop(long sweepNanos) {
         long nextSweep = System.nanoTime() + sweepNanos;
         while (!closed) {
-            if (System.nanoTime() - nextSweep >= 0) {
-                sweepNow();
-                nextSweep = System.nanoTime() + sweepNanos;
+            try {
+                if (System.nanoTime() - nextSweep >= 0) {
+                    sweepNow();
+                    nextSweep = System.nanoTime() + sweepNanos;
+                }
+                fireDue();
+                waitForWork(nextSweep);
+            } catch (Throwable unexpected) {
+                // This thread expires every sandbox: whatever went wrong (even an OutOfMemoryError, which
+                // may pass), log it and keep going, after a pause so that a failure repeating on every
+                // turn cannot spin.
+                LOG.error("action=expiry-loop error={}; continuing in {} s", unexpected.toString(),
+                    AFTER_FAILURE.toSeconds(), unexpected);
+                awaitChangeAtMost(AFTER_FAILURE::toNanos);
             }
-            fireDue();
-            waitForWork(nextSweep);
         }
     }
 
     private void waitForWork(long nextSweep) {
+        awaitChangeAtMost(() -> {
+            long waitNanos = nextSweep - System.nanoTime();
+            return deadlines.isEmpty() ? waitNanos : Math.min(waitNanos, nanosUntil(deadlines.first().at()));
+        });
+    }
+
+    /** Waits for a schedule change or close, at most the nanoseconds {@code bound} computes under the lock. */
+    private void awaitChangeAtMost(java.util.function.LongSupplier bound) {
         lock.lock();
         try {
             if (closed) {
                 return;
             }
-            long waitNanos = nextSweep - System.nanoTime();
-            if (!deadlines.isEmpty()) {
-                long untilDue = Duration.between(clock.instant(), deadlines.first().at()).toNanos();
-                waitNanos = Math.min(waitNanos, Math.max(untilDue, 0));
-            }
+            long waitNanos = bound.getAsLong();
             if (waitNanos > 0) {
                 changed.awaitNanos(waitNanos);
             }
@@ -205,6 +227,20 @@ public final class ExpiryScheduler implements AutoCloseable {
         } finally {
             lock.unlock();
         }
+    }
+
+    /**
+     * Nanoseconds from the clock's now until {@code at}, clamped to [0, one day]: a deadline centuries
+     * away (an adopted label, say) must not overflow a {@code long} of nanoseconds, and waking once a
+     * day to look again costs nothing.
+     */
+    private long nanosUntil(Instant at) {
+        Instant now = clock.instant();
+        if (!at.isAfter(now)) {
+            return 0;
+        }
+        Duration until = Duration.between(now, at);
+        return until.compareTo(LONGEST_WAIT) >= 0 ? LONGEST_WAIT.toNanos() : until.toNanos();
     }
 
     /** Stops the background thread and waits briefly for it to end. */

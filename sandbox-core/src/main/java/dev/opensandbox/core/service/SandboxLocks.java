@@ -41,6 +41,36 @@ final class SandboxLocks {
         }
     }
 
+    /**
+     * Runs {@code action} under the sandbox's lock only if no one holds it now: background passes
+     * (reconcile) use it to leave sandboxes with an operation in flight alone rather than wait for it.
+     *
+     * @return whether the action ran
+     */
+    boolean tryWithLock(SandboxId id, Runnable action) {
+        Entry entry;
+        synchronized (this) {
+            entry = entries.computeIfAbsent(id, key -> new Entry());
+            entry.users++;
+        }
+        boolean locked = entry.lock.tryLock();
+        try {
+            if (locked) {
+                action.run();
+            }
+            return locked;
+        } finally {
+            if (locked) {
+                entry.lock.unlock();
+            }
+            synchronized (this) {
+                if (--entry.users == 0) {
+                    entries.remove(id);
+                }
+            }
+        }
+    }
+
     void withLock(SandboxId id, Runnable action) {
         withLock(id, () -> {
             action.run();

@@ -58,8 +58,21 @@ public final class SandboxService implements AutoCloseable {
 
     /** How long a failed expiry waits before it is tried again (upstream: 30 s). */
     static final Duration EXPIRY_RETRY_DELAY = Duration.ofSeconds(30);
-    /** A create still in flight after this long was interrupted (for example by a crash). */
-    static final Duration STALE_CREATE_AFTER = Duration.ofMinutes(15);
+    /**
+     * The furthest ahead an expiry may be, on create ({@code timeout}) and renew ({@code expiresAt}):
+     * ten years. Beyond it, instants stop being writable as RFC 3339 by some clients and deadlines
+     * stop fitting a {@code long} of nanoseconds; no lease of a sandbox needs more.
+     */
+    public static final Duration LONGEST_LEASE = Duration.ofDays(3650);
+    /**
+     * How long the hidden record of a create whose outcome is uncertain is kept: its runtime call
+     * timed out ({@link dev.opensandbox.core.DeadlineExceededException}), or removing what it made failed. The platform may
+     * still finish the create after the client got its error; while the record is kept, reconcile
+     * removes whatever shows up under the id, and the record's expiry removes it once more.
+     */
+    static final Duration UNCERTAIN_CREATE_RETENTION = Duration.ofMinutes(10);
+    /** The least a create interrupted by a crash is kept hidden (see {@link #interruptedCreateRetention}). */
+    static final Duration MIN_INTERRUPTED_CREATE_RETENTION = Duration.ofSeconds(2);
     /** Header that carries the secure-access token of a sandbox. */
     public static final String SECURE_ACCESS_HEADER = "OpenSandbox-Secure-Access";
 
@@ -73,6 +86,9 @@ public final class SandboxService implements AutoCloseable {
     private final ExpiryScheduler expiry;
     private final SecureRandom random = new SecureRandom();
     private final ServicePolicy policy;
+    /** Creates under way in this process; a CREATING record not among them was interrupted by a crash. */
+    private final java.util.Set<SandboxId> creating = java.util.concurrent.ConcurrentHashMap.newKeySet();
+    private volatile Duration sweepInterval = Duration.ofSeconds(10);
     private final List<java.util.function.Consumer<SandboxId>> removalListeners =
         new java.util.concurrent.CopyOnWriteArrayList<>();
 
@@ -120,6 +136,7 @@ public final class SandboxService implements AutoCloseable {
      * reaping overdue ones), then starts the background expiry thread.
      */
     public void start(Duration sweepInterval) {
+        this.sweepInterval = Objects.requireNonNull(sweepInterval, "sweepInterval");
         reconcile();
         expiry.start(sweepInterval);
     }
@@ -128,55 +145,113 @@ public final class SandboxService implements AutoCloseable {
 
     /**
      * Validates and creates a sandbox; returns once the runtime reports it started. On any
-     * failure nothing is left behind: no runtime object, no store record.
+     * failure nothing is left behind: what the runtime made is removed, and the record with it —
+     * unless the outcome is uncertain (the runtime call timed out, or the removal failed): then the
+     * record stays, hidden from every read, as a tombstone that
+     * reconcile and expiry use to remove whatever the platform still makes under the id.
      */
     public Sandbox create(SandboxSpec spec) {
         ValidatedSpec valid = validator.validate(spec, this::restoreImageOf);
+        if (spec.timeout() != null && spec.timeout().compareTo(LONGEST_LEASE) > 0) {
+            throw new InvalidRequestException(ErrorCodes.INVALID_PARAMETER, "timeout must be at most "
+                + LONGEST_LEASE.toSeconds() + " seconds (" + LONGEST_LEASE.toDays() + " days).");
+        }
         runtime.validate(valid.spec());
 
         SandboxId id = SandboxId.random();
         Instant createdAt = now();
         Instant expiresAt = spec.timeout() == null ? null : createdAt.plus(spec.timeout());
         String accessToken = spec.secureAccess() || policy.requireSecureAccess() ? newToken() : null;
-        SandboxRecord creating = SandboxRecord.creating(id, createdAt, expiresAt, spec.metadata(),
+        SandboxRecord record = SandboxRecord.creating(id, createdAt, expiresAt, spec.metadata(),
             valid.renewExtendSeconds(), accessToken);
         ProvisionRequest request = new ProvisionRequest(id, valid.spec(), valid.image(), valid.entrypoint(),
             valid.limits(), createdAt, expiresAt, accessToken);
 
-        return locks.withLock(id, () -> {
-            if (!store.insert(creating)) {
-                throw new RuntimeFailureException(startFailedCode(), "Sandbox id collision: " + id);
-            }
-            Sandbox started;
-            try {
-                started = runtime.create(request);
-            } catch (RuntimeException e) {
-                undoCreate(id);
-                LOG.warn("sandbox={} action=create error={}", id, e.toString());
-                throw asSandboxException(e);
-            }
-            SandboxRecord ready = store.replace(creating.version(), creating.withPhase(SandboxRecord.Phase.READY))
-                .orElseThrow(() -> new RuntimeFailureException(startFailedCode(),
-                    "The record of sandbox " + id + " changed while it was being created."));
-            if (expiresAt != null) {
-                expiry.schedule(id, expiresAt);
-            }
-            LOG.info("sandbox={} action=create image={} expiresAt={}", id,
-                request.image() == null ? "pool:" + request.poolRef() : request.image().uri(), expiresAt);
-            Sandbox merged = merge(started, ready);
-            // The response reports what the client asked for, not what the runtime wrapped around it.
-            return new Sandbox(id, merged.image(), merged.snapshotId(), valid.spec().platform(), merged.status(),
-                spec.metadata(), valid.entrypoint(), expiresAt, createdAt);
-        });
+        // Registered before the record exists, so that reconcile never takes this create for one a
+        // crash interrupted.
+        creating.add(id);
+        try {
+            return locks.withLock(id, () -> createLocked(request, record, spec, valid));
+        } finally {
+            creating.remove(id);
+        }
     }
 
-    private void undoCreate(SandboxId id) {
+    private Sandbox createLocked(ProvisionRequest request, SandboxRecord creatingRecord, SandboxSpec spec,
+                                 ValidatedSpec valid) {
+        SandboxId id = request.id();
+        if (!store.insert(creatingRecord)) {
+            throw new RuntimeFailureException(startFailedCode(), "Sandbox id collision: " + id);
+        }
+        Sandbox started;
+        try {
+            started = runtime.create(request);
+        } catch (RuntimeException e) {
+            LOG.warn("sandbox={} action=create error={}", id, e.toString());
+            undoCreate(creatingRecord, e);
+            throw asSandboxException(e);
+        }
+        SandboxRecord ready = store.replace(creatingRecord.version(), creatingRecord.withPhase(SandboxRecord.Phase.READY))
+            .orElseThrow(() -> new RuntimeFailureException(startFailedCode(),
+                "The record of sandbox " + id + " changed while it was being created."));
+        Instant expiresAt = request.expiresAt();
+        if (expiresAt != null) {
+            expiry.schedule(id, expiresAt);
+        }
+        LOG.info("sandbox={} action=create image={} expiresAt={}", id,
+            request.image() == null ? "pool:" + request.poolRef() : request.image().uri(), expiresAt);
+        Sandbox merged = merge(started, ready);
+        // The response reports what the client asked for, not what the runtime wrapped around it.
+        return new Sandbox(id, merged.image(), merged.snapshotId(), valid.spec().platform(), merged.status(),
+            spec.metadata(), valid.entrypoint(), expiresAt, request.createdAt());
+    }
+
+    /**
+     * Removes what a failed create made. The record goes too when that is certain to be all; it is
+     * kept as a hidden tombstone when the removal failed or the failure leaves the platform's state
+     * unknown (a timeout, after which the create may still complete).
+     */
+    private void undoCreate(SandboxRecord record, RuntimeException failure) {
+        SandboxId id = record.id();
+        boolean removed;
         try {
             runtime.remove(id);
+            removed = true;
         } catch (RuntimeException cleanupError) {
             LOG.warn("sandbox={} action=create-cleanup error={}", id, cleanupError.toString());
+            removed = false;
         }
-        store.delete(id);
+        if (removed && !outcomeUncertain(failure)) {
+            store.delete(id);
+            return;
+        }
+        keepTombstone(record, "create failed: " + failure.getMessage(), UNCERTAIN_CREATE_RETENTION);
+    }
+
+    /**
+     * A runtime call that timed out may still complete on the platform after the client got its
+     * error (an engine that answered an error, or could not be reached at all, made nothing).
+     */
+    private static boolean outcomeUncertain(RuntimeException failure) {
+        return failure instanceof dev.opensandbox.core.DeadlineExceededException;
+    }
+
+    /**
+     * Turns the record of a create that did not finish into a hidden tombstone removed at
+     * {@code now + retention}. Best effort: if the store refuses, the record stays as it was and the
+     * next reconcile pass tries again.
+     */
+    private void keepTombstone(SandboxRecord record, String reason, Duration retention) {
+        Instant removeAt = clock.instant().plus(retention);
+        Optional<SandboxRecord> current = store.find(record.id());
+        if (current.isEmpty()) {
+            return;
+        }
+        Optional<SandboxRecord> stored = store.replace(current.get().version(), current.get().tombstone(reason, removeAt));
+        if (stored.isPresent()) {
+            expiry.schedule(record.id(), removeAt);
+            LOG.info("sandbox={} action=keep-failed-create removeAt={} reason={}", record.id(), removeAt, reason);
+        }
     }
 
     private String restoreImageOf(String snapshotId) {
@@ -205,7 +280,11 @@ public final class SandboxService implements AutoCloseable {
         if (observed.isEmpty()) {
             return Optional.empty();
         }
-        return Optional.of(merge(observed.get(), store.find(id).orElse(null)));
+        SandboxRecord record = store.find(id).orElse(null);
+        if (record != null && record.phase() == SandboxRecord.Phase.FAILED) {
+            return Optional.empty(); // the remains of a failed create: being removed, never shown
+        }
+        return Optional.of(merge(observed.get(), record));
     }
 
     /** Sandboxes matching the query, newest first, one page of them. One runtime list call. */
@@ -216,7 +295,11 @@ public final class SandboxService implements AutoCloseable {
         }
         List<Sandbox> matching = new ArrayList<>();
         for (Sandbox observed : runtime.list()) {
-            Sandbox sandbox = merge(observed, records.get(observed.id()));
+            SandboxRecord record = records.get(observed.id());
+            if (record != null && record.phase() == SandboxRecord.Phase.FAILED) {
+                continue;
+            }
+            Sandbox sandbox = merge(observed, record);
             if (query.matches(sandbox)) {
                 matching.add(sandbox);
             }
@@ -243,6 +326,9 @@ public final class SandboxService implements AutoCloseable {
     public void delete(SandboxId id) {
         locks.withLock(id, () -> {
             Optional<SandboxRecord> record = store.find(id);
+            if (record.isPresent() && record.get().phase() == SandboxRecord.Phase.FAILED) {
+                throw runtime.sandboxNotFound(id);
+            }
             if (record.isEmpty() && runtime.inspect(id).isEmpty()) {
                 throw runtime.sandboxNotFound(id);
             }
@@ -285,6 +371,10 @@ public final class SandboxService implements AutoCloseable {
             Sandbox sandbox = get(id);
             if (!newExpiresAt.isAfter(clock.instant())) {
                 throw new InvalidRequestException(ErrorCodes.INVALID_EXPIRATION, "New expiration time must be in the future.");
+            }
+            if (newExpiresAt.isAfter(clock.instant().plus(LONGEST_LEASE))) {
+                throw new InvalidRequestException(ErrorCodes.INVALID_EXPIRATION, "New expiration time must be at most "
+                    + LONGEST_LEASE.toDays() + " days from now.");
             }
             if (sandbox.manualCleanup()) {
                 throw new ConflictException(ErrorCodes.INVALID_EXPIRATION,
@@ -354,6 +444,10 @@ public final class SandboxService implements AutoCloseable {
                 return;
             }
             store.delete(id);
+            if (record.get().phase() == SandboxRecord.Phase.FAILED) {
+                LOG.info("sandbox={} action=drop-failed-create", id);
+                return;
+            }
             LOG.info("sandbox={} action=expire expiresAt={}", id, expiresAt);
             notifyRemoved(id);
         });
@@ -415,8 +509,15 @@ public final class SandboxService implements AutoCloseable {
     /**
      * One reconcile pass: adopts sandboxes the store does not know (for example created by the
      * upstream server, or before the store was wiped) and arms their expiry; expires overdue
-     * sandboxes; forgets records of sandboxes that vanished; reaps creates interrupted by a
-     * crash; lets the runtime remove orphaned helper objects. One bad sandbox never aborts the pass.
+     * sandboxes; forgets records of sandboxes that vanished; turns creates interrupted by a crash
+     * into tombstones and removes what they left; removes what shows up under a failed create's
+     * tombstone; lets the runtime remove orphaned helper objects. Sandboxes with an operation in
+     * flight (their lock is held) are left alone until the next pass. One bad sandbox never aborts
+     * the pass.
+     *
+     * <p>A record in phase CREATING that no create of this process holds is taken for one a crash
+     * interrupted. That assumes one server per store and deployment, as today; replicas sharing a
+     * store would have to record which replica holds a create.
      */
     public void reconcile() {
         Instant now = clock.instant();
@@ -427,18 +528,10 @@ public final class SandboxService implements AutoCloseable {
         List<Sandbox> observed = runtime.list();
         for (Sandbox sandbox : observed) {
             SandboxRecord record = records.remove(sandbox.id());
-            try {
-                reconcileObserved(sandbox, record, now);
-            } catch (RuntimeException e) {
-                LOG.warn("sandbox={} action=reconcile error={}", sandbox.id(), e.toString());
-            }
+            reconcileOne(sandbox.id(), () -> reconcileObserved(sandbox, record));
         }
-        for (SandboxRecord orphan : records.values()) {
-            try {
-                reconcileRecordWithoutSandbox(orphan, now);
-            } catch (RuntimeException e) {
-                LOG.warn("sandbox={} action=reconcile error={}", orphan.id(), e.toString());
-            }
+        for (SandboxRecord unobserved : records.values()) {
+            reconcileOne(unobserved.id(), () -> reconcileRecordWithoutSandbox(unobserved, now));
         }
         try {
             runtime.reapOrphans();
@@ -448,8 +541,21 @@ public final class SandboxService implements AutoCloseable {
         expiry.fireDue();
     }
 
-    private void reconcileObserved(Sandbox sandbox, SandboxRecord record, Instant now) {
-        if (record == null) {
+    private void reconcileOne(SandboxId id, Runnable action) {
+        if (creating.contains(id)) {
+            return;
+        }
+        try {
+            locks.tryWithLock(id, action);
+        } catch (RuntimeException e) {
+            LOG.warn("sandbox={} action=reconcile error={}", id, e.toString());
+        }
+    }
+
+    /** Under the sandbox's lock. {@code listed} is the record as the pass read it, before the lock. */
+    private void reconcileObserved(Sandbox sandbox, SandboxRecord listed) {
+        SandboxRecord record = listed == null ? null : store.find(sandbox.id()).orElse(null);
+        if (listed == null) {
             SandboxRecord adopted = new SandboxRecord(sandbox.id(), SandboxRecord.Phase.READY, sandbox.createdAt(),
                 sandbox.expiresAt(), sandbox.metadata(), null, null, null, 0);
             if (store.insert(adopted)) {
@@ -457,29 +563,69 @@ public final class SandboxService implements AutoCloseable {
             }
             record = store.find(sandbox.id()).orElse(adopted);
         }
-        if (record.expiresAt() != null) {
-            expiry.schedule(sandbox.id(), record.expiresAt());
+        if (record == null) {
+            return; // deleted since the pass read the store
+        }
+        switch (record.phase()) {
+            case CREATING -> {
+                // No create of this process holds it (checked before the lock was taken): a crash
+                // interrupted it, after the platform had made the sandbox.
+                removeRemains(record, "create interrupted");
+                keepTombstone(record, "create interrupted before it finished", interruptedCreateRetention());
+            }
+            case FAILED -> removeRemains(record, "failed create");
+            case READY -> {
+                if (record.expiresAt() != null) {
+                    expiry.schedule(sandbox.id(), record.expiresAt());
+                }
+            }
         }
     }
 
-    private void reconcileRecordWithoutSandbox(SandboxRecord record, Instant now) {
-        if (record.phase() == SandboxRecord.Phase.CREATING
-            && record.createdAt().plus(STALE_CREATE_AFTER).isAfter(now)) {
-            return; // still being created
+    /** Under the sandbox's lock. */
+    private void reconcileRecordWithoutSandbox(SandboxRecord listed, Instant now) {
+        Optional<SandboxRecord> current = store.find(listed.id());
+        if (current.isEmpty()) {
+            return;
         }
-        locks.withLock(record.id(), () -> {
-            // list() may leave out a sandbox it could not read: make sure it is really gone.
-            if (runtime.inspect(record.id()).isPresent()) {
-                return;
+        SandboxRecord record = current.get();
+        // list() may leave out a sandbox it could not read: make sure it is really gone.
+        if (runtime.inspect(record.id()).isPresent()) {
+            return;
+        }
+        switch (record.phase()) {
+            case CREATING -> keepTombstone(record, "create interrupted before it finished", interruptedCreateRetention());
+            case FAILED -> {
+                if (record.expiresAt() != null) {
+                    expiry.schedule(record.id(), record.expiresAt()); // re-armed after a restart
+                }
             }
-            if (record.phase() == SandboxRecord.Phase.CREATING) {
-                runtime.remove(record.id());
+            case READY -> {
+                store.delete(record.id());
+                expiry.cancel(record.id());
+                LOG.info("sandbox={} action=forget phase={}", record.id(), record.phase());
+                notifyRemoved(record.id());
             }
-            store.delete(record.id());
-            expiry.cancel(record.id());
-            LOG.info("sandbox={} action=forget phase={}", record.id(), record.phase());
-            notifyRemoved(record.id());
-        });
+        }
+    }
+
+    private void removeRemains(SandboxRecord record, String what) {
+        try {
+            runtime.remove(record.id());
+            LOG.info("sandbox={} action=remove-remains of={}", record.id(), what);
+        } catch (RuntimeException e) {
+            LOG.warn("sandbox={} action=remove-remains of={} error={}", record.id(), what, e.toString());
+        }
+    }
+
+    /**
+     * A create a crash interrupted was sent to the platform at most moments before the crash, so the
+     * platform finishes it (or not) at once: keeping its tombstone for two reconcile passes is enough
+     * for reconcile to see and remove anything it still made.
+     */
+    private Duration interruptedCreateRetention() {
+        Duration twoPasses = sweepInterval.multipliedBy(2);
+        return twoPasses.compareTo(MIN_INTERRUPTED_CREATE_RETENTION) < 0 ? MIN_INTERRUPTED_CREATE_RETENTION : twoPasses;
     }
 
     // ---------------------------------------------------------------- helpers

@@ -14,7 +14,8 @@ import java.util.Objects;
  * @param id                 the sandbox id
  * @param phase              whether its creation is under way, done, or failed
  * @param createdAt          creation time
- * @param expiresAt          current expiry (renewals included), or null for manual cleanup
+ * @param expiresAt          current expiry (renewals included), or null for manual cleanup; for a
+ *                           record in phase FAILED, when the tombstone is removed
  * @param metadata           the effective user metadata (create-time metadata with patches applied)
  * @param renewExtendSeconds the {@code access.renew.extend.seconds} option, or null
  * @param accessToken        the secure-access token of the sandbox, or null
@@ -31,7 +32,11 @@ public record SandboxRecord(SandboxId id, Phase phase, Instant createdAt, Instan
         CREATING,
         /** The runtime reported it started. */
         READY,
-        /** Creation failed; kept so that clients can read why. */
+        /**
+         * Creation failed or was interrupted, and what it made may still exist (or still appear):
+         * a tombstone, hidden from every read, that the core keeps until {@code expiresAt} so that
+         * reconcile removes whatever the platform holds under the id; then it is deleted.
+         */
         FAILED
     }
 
@@ -66,6 +71,15 @@ public record SandboxRecord(SandboxId id, Phase phase, Instant createdAt, Instan
     public SandboxRecord withMetadata(Map<String, String> newMetadata) {
         return new SandboxRecord(id, phase, createdAt, expiresAt, newMetadata, renewExtendSeconds, accessToken,
             failureMessage, version);
+    }
+
+    /**
+     * This record as a tombstone of a create that did not finish (phase FAILED), removed at
+     * {@code removeAt}.
+     */
+    public SandboxRecord tombstone(String reason, Instant removeAt) {
+        return new SandboxRecord(id, Phase.FAILED, createdAt, removeAt, metadata, renewExtendSeconds, accessToken,
+            reason, version);
     }
 
     public SandboxRecord failed(String message) {

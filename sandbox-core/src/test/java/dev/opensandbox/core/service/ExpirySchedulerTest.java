@@ -99,4 +99,75 @@ class ExpirySchedulerTest {
         failingSweep.sweepNow(); // must not throw
         assertEquals(0, failingSweep.size());
     }
+
+    // The two tests below run the real background thread: they are about that thread surviving, so
+    // they wait for real, bounded by a latch timeout (nothing sleeps).
+
+    @Test
+    void aDeadlineCenturiesAwayDoesNotStopTheBackgroundThread() throws Exception {
+        java.util.concurrent.CountDownLatch expired = new java.util.concurrent.CountDownLatch(1);
+        // The thread reads the clock once to fire what is due and once more, under the schedule's
+        // lock, to compute how long to wait: after the second read it is computing the wait for the
+        // far deadline (which overflowed), and a schedule() call waits for it to release the lock.
+        java.util.concurrent.CountDownLatch computingTheWait = new java.util.concurrent.CountDownLatch(2);
+        java.time.Clock observed = new java.time.Clock() {
+            @Override
+            public java.time.ZoneId getZone() {
+                return clock.getZone();
+            }
+
+            @Override
+            public java.time.Clock withZone(java.time.ZoneId zone) {
+                return this;
+            }
+
+            @Override
+            public Instant instant() {
+                computingTheWait.countDown();
+                return clock.instant();
+            }
+        };
+        SandboxId far = SandboxId.random();
+        SandboxId due = SandboxId.random();
+        try (ExpiryScheduler background = new ExpiryScheduler(observed, id -> {
+            if (id.equals(due)) {
+                expired.countDown();
+            }
+        }, () -> { })) {
+            background.schedule(far, Instant.parse("2343-01-01T00:00:00Z"));
+            background.start(Duration.ofHours(1));
+            assertTrue(computingTheWait.await(10, java.util.concurrent.TimeUnit.SECONDS));
+            background.schedule(due, T0);
+
+            assertTrue(expired.await(10, java.util.concurrent.TimeUnit.SECONDS),
+                "the due deadline fired although a deadline in 2343 was scheduled");
+            assertEquals(Instant.parse("2343-01-01T00:00:00Z"), background.deadlineOf(far).orElseThrow());
+        }
+    }
+
+    @Test
+    void anErrorThrownByTheSweepOrTheActionDoesNotStopTheBackgroundThread() throws Exception {
+        java.util.concurrent.CountDownLatch secondSweep = new java.util.concurrent.CountDownLatch(2);
+        java.util.concurrent.CountDownLatch expiredAfterError = new java.util.concurrent.CountDownLatch(1);
+        SandboxId failing = SandboxId.random();
+        SandboxId next = SandboxId.random();
+        try (ExpiryScheduler background = new ExpiryScheduler(clock, id -> {
+            if (id.equals(failing)) {
+                throw new AssertionError("an Error, not an exception");
+            }
+            expiredAfterError.countDown();
+        }, () -> {
+            secondSweep.countDown();
+            throw new StackOverflowError("simulated");
+        })) {
+            background.schedule(failing, T0);
+            background.start(Duration.ofMillis(50));
+            background.schedule(next, T0);
+
+            assertTrue(expiredAfterError.await(10, java.util.concurrent.TimeUnit.SECONDS),
+                "a deadline fired after the action threw an Error");
+            assertTrue(secondSweep.await(10, java.util.concurrent.TimeUnit.SECONDS),
+                "the sweep ran again after it threw a StackOverflowError");
+        }
+    }
 }
