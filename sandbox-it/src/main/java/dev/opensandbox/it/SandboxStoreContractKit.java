@@ -23,6 +23,7 @@ import java.util.Set;
 import java.util.stream.Collectors;
 
 import static org.junit.jupiter.api.Assertions.assertAll;
+import static org.junit.jupiter.api.Assertions.assertDoesNotThrow;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -186,6 +187,25 @@ public abstract class SandboxStoreContractKit {
             () -> assertEquals(null, found.expiresAt(), "expiresAt"),
             () -> assertTrue(found.manualCleanup(), "manual cleanup"),
             () -> assertEquals(record, found, "whole record"));
+    }
+
+    @Test
+    @DisplayName("a deployment id, where the store keeps one, is a label value and the same on every call")
+    void deploymentIdIsStable() {
+        Optional<String> first = store.deploymentId();
+        first.ifPresent(id -> assertDoesNotThrow(() -> dev.opensandbox.core.spi.Deployment.of(id),
+            "the id must be a valid deployment id: " + id));
+        assertEquals(first, store.deploymentId());
+    }
+
+    @Test
+    @DisplayName("a deployment id, where the store keeps one, survives reopening the store")
+    void deploymentIdSurvivesReopen() {
+        Optional<String> before = store.deploymentId();
+        Assumptions.assumeTrue(before.isPresent(), "this store keeps no deployment id");
+        SandboxStore reopened = reopen(store);
+        store = reopened;
+        assertEquals(before, reopened.deploymentId());
     }
 
     @Test

@@ -4,6 +4,7 @@ import dev.opensandbox.core.SandboxException;
 import dev.opensandbox.core.service.SandboxService;
 import dev.opensandbox.core.service.ServicePolicy;
 import dev.opensandbox.core.service.SnapshotService;
+import dev.opensandbox.core.spi.Deployment;
 import dev.opensandbox.core.spi.RuntimeContext;
 import dev.opensandbox.core.spi.SandboxRuntime;
 import dev.opensandbox.core.spi.SandboxRuntimeProvider;
@@ -140,7 +141,8 @@ public final class Main {
 
         static Server start(ServerConfig config, Map<String, String> env, Clock clock) {
             SandboxStore store = openStore(config);
-            SandboxRuntime runtime = openRuntime(config, env, clock);
+            Deployment deployment = deployment(config, store);
+            SandboxRuntime runtime = openRuntime(config, env, clock, deployment);
             ServicePolicy policy = new ServicePolicy(config.server().maxSandboxTimeout().orElse(null),
                 config.storage().allowedHostPaths(), config.server().requireSecureAccess());
             SandboxService sandboxes = new SandboxService(runtime, store, clock, policy);
@@ -185,13 +187,29 @@ public final class Main {
             return JdbcSandboxStore.openSqlite(config.store().path());
         }
 
-        private static SandboxRuntime openRuntime(ServerConfig config, Map<String, String> env, Clock clock) {
+        /**
+         * {@code [deployment] id}, else the id the store keeps, else (a store that keeps nothing) one
+         * derived from the port, which two servers on one machine cannot share and a restart keeps.
+         */
+        static Deployment deployment(ServerConfig config, SandboxStore store) {
+            String id = config.deployment().id()
+                .or(store::deploymentId)
+                .orElse("local-" + config.server().port());
+            Deployment deployment = config.deployment().deployment(id);
+            LOG.info("Deployment: {} (this server touches only sandboxes labelled {}={}{})", id,
+                dev.opensandbox.core.Labels.DEPLOYMENT, id,
+                deployment.adoptUnlabelled() ? ", and adopts those without the label" : "");
+            return deployment;
+        }
+
+        private static SandboxRuntime openRuntime(ServerConfig config, Map<String, String> env, Clock clock,
+                                                  Deployment deployment) {
             String type = config.runtime().type();
             List<String> available = new ArrayList<>();
             for (SandboxRuntimeProvider provider : ServiceLoader.load(SandboxRuntimeProvider.class)) {
                 available.add(provider.type());
                 if (provider.type().equals(type)) {
-                    SandboxRuntime runtime = provider.create(new RuntimeContext(clock, config.rawTables(), env));
+                    SandboxRuntime runtime = provider.create(new RuntimeContext(clock, config.rawTables(), env, deployment));
                     if (type.equals("in-memory")) {
                         LOG.warn("Runtime: in-memory — sandboxes are simulated inside this process, run nothing, "
                             + "and vanish on restart; for demos and tests only");

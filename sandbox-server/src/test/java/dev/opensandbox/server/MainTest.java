@@ -69,4 +69,32 @@ class MainTest {
     void anUnknownArgumentIsAUsageError() {
         assertEquals(2, Main.run(new String[] {"--port", "1"}, Map.of(), home, CLOCK));
     }
+
+    @Test
+    void theDeploymentIdIsTheConfiguredOneElseTheStoresElseOneDerivedFromThePort() throws IOException {
+        dev.opensandbox.server.config.ConfigLoader loader = new dev.opensandbox.server.config.ConfigLoader(Map.of(), home);
+        Path configured = Files.writeString(home.resolve("a.toml"),
+            "[runtime]\ntype = \"in-memory\"\n[deployment]\nid = \"team-a\"\nadopt_unlabelled = true\n");
+        Path plain = Files.writeString(home.resolve("b.toml"), "[runtime]\ntype = \"in-memory\"\n[server]\nport = 8123\n");
+
+        try (var sqlite = dev.opensandbox.server.store.JdbcSandboxStore.openSqlite(home.resolve("s.db"));
+             var memory = new dev.opensandbox.core.store.InMemorySandboxStore()) {
+            var fromConfig = Main.Server.deployment(loader.loadFile(configured).config(), sqlite);
+            assertEquals(new dev.opensandbox.core.spi.Deployment("team-a", true), fromConfig);
+
+            var fromStore = Main.Server.deployment(loader.loadFile(plain).config(), sqlite);
+            assertEquals(sqlite.deploymentId().orElseThrow(), fromStore.id());
+            assertEquals(false, fromStore.adoptUnlabelled());
+
+            assertEquals("local-8123", Main.Server.deployment(loader.loadFile(plain).config(), memory).id());
+        }
+    }
+
+    @Test
+    void aDeploymentIdThatIsNotALabelValueStopsStart() throws IOException {
+        Path config = Files.writeString(home.resolve("c.toml"),
+            "[server]\napi_key = \"k\"\n[runtime]\ntype = \"in-memory\"\n[deployment]\nid = \"Team A\"\n");
+
+        assertEquals(1, Main.run(new String[] {"--config", config.toString()}, Map.of(), home, CLOCK));
+    }
 }

@@ -72,6 +72,17 @@ public interface SandboxStore extends AutoCloseable {
     /** @return whether a snapshot record was deleted */
     boolean deleteSnapshot(String id);
 
+    /**
+     * The id of the deployment whose records this store keeps (see
+     * {@link dev.opensandbox.core.spi.Deployment}): created on the first call and kept with the data,
+     * so that a server restarted over the same store, or several replicas sharing it, own the same
+     * runtime objects. Empty when the store keeps nothing across restarts (the default, and the
+     * in-memory store): the server then derives an id of its own.
+     */
+    default Optional<String> deploymentId() {
+        return Optional.empty();
+    }
+
     /** Releases connections. The default does nothing. */
     @Override
     default void close() {

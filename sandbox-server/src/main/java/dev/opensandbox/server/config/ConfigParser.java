@@ -19,7 +19,7 @@ import java.util.Set;
  */
 final class ConfigParser {
     static final Set<String> SECTIONS = Set.of("server", "log", "runtime", "docker", "kubernetes", "agent_sandbox",
-            "ingress", "egress", "storage", "store", "secure_runtime", "renew_intent");
+            "ingress", "egress", "storage", "store", "secure_runtime", "renew_intent", "deployment");
 
     private final Path home;
     private final Map<String, String> env;
@@ -76,8 +76,9 @@ final class ConfigParser {
                 .orElse(SecureRuntimeSection.defaults());
         RenewIntentSection renewIntent = renewIntent(root.optTable("renew_intent")
                 .orElse(TableReader.empty("renew_intent")));
+        DeploymentSection deployment = deployment(root.optTable("deployment").orElse(TableReader.empty("deployment")));
         ServerConfig config = new ServerConfig(server, log, runtime, docker, kubernetes, agentSandbox, ingress, egress,
-                storage, store, secureRuntime, renewIntent, raw, source);
+                storage, store, secureRuntime, renewIntent, deployment, raw, source);
         for (String key : root.unreadKeys()) {
             boolean section = raw.get(key) instanceof Map;
             warnings.add(section ? "unknown section [" + key + "] is ignored" : "unknown key " + key + " is ignored");
@@ -121,6 +122,11 @@ final class ConfigParser {
                 t.seconds("sweep_interval_seconds", d.sweepInterval().toSeconds()),
                 t.bool("proxy_requires_api_key", d.proxyRequiresApiKey()),
                 t.bool("require_secure_access", d.requireSecureAccess()));
+    }
+
+    private static DeploymentSection deployment(TableReader t) {
+        DeploymentSection d = DeploymentSection.defaults();
+        return new DeploymentSection(t.optString("id"), t.bool("adopt_unlabelled", d.adoptUnlabelled()));
     }
 
     private LogSection log(TableReader t) {

@@ -197,6 +197,38 @@ public final class JdbcSandboxStore implements SandboxStore {
         });
     }
 
+    // ---------------------------------------------------------------- deployment
+
+    /**
+     * Read, or on the first call created, in one transaction: of two replicas starting together over
+     * one database, the second finds the first one's row.
+     */
+    @Override
+    public Optional<String> deploymentId() {
+        return Optional.of(inTransaction("read the deployment id", c -> {
+            try (PreparedStatement insert = c.prepareStatement(
+                "INSERT INTO deployment (singleton, id) VALUES (1, ?) ON CONFLICT DO NOTHING")) {
+                insert.setString(1, newDeploymentId());
+                insert.executeUpdate();
+            }
+            try (PreparedStatement select = c.prepareStatement("SELECT id FROM deployment WHERE singleton = 1");
+                 ResultSet rows = select.executeQuery()) {
+                rows.next();
+                return rows.getString(1);
+            }
+        }));
+    }
+
+    private static String newDeploymentId() {
+        byte[] bytes = new byte[6];
+        new java.security.SecureRandom().nextBytes(bytes);
+        StringBuilder id = new StringBuilder("d-");
+        for (byte b : bytes) {
+            id.append(String.format("%02x", b));
+        }
+        return id.toString();
+    }
+
     // ---------------------------------------------------------------- snapshots
 
     @Override

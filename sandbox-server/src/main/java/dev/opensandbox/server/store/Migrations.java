@@ -71,7 +71,14 @@ final class Migrations {
                 failure_message TEXT NULL,
                 version INTEGER NOT NULL
             )""",
-            "CREATE INDEX IF NOT EXISTS idx_sandboxes_expires_at ON sandboxes(expires_at)")));
+            "CREATE INDEX IF NOT EXISTS idx_sandboxes_expires_at ON sandboxes(expires_at)")),
+        // One row: the deployment id that labels what this store's server creates (Deployment).
+        new Migration(4, "deployment table", List.of(
+            """
+            CREATE TABLE IF NOT EXISTS deployment (
+                singleton INTEGER PRIMARY KEY CHECK (singleton = 1),
+                id TEXT NOT NULL
+            )""")));
 
     /** The columns the store reads and writes in {@code snapshots}; an adopted table must have them all. */
     private static final List<String> SNAPSHOT_COLUMNS = List.of("id", "source_sandbox_id", "name", "description",

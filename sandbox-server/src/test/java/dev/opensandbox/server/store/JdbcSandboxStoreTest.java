@@ -153,7 +153,7 @@ class JdbcSandboxStoreTest {
             open();
             List<List<String>> later = query("SELECT version, applied_at FROM schema_version ORDER BY version");
 
-            assertEquals(List.of("1", "2", "3"), later.stream().map(row -> row.get(0)).toList());
+            assertEquals(List.of("1", "2", "3", "4"), later.stream().map(row -> row.get(0)).toList());
             assertEquals(first, later, "reopening re-applies nothing");
             later.forEach(row -> assertTrue(row.get(1).matches("\\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\d\\+00:00"),
                 row.get(1)));
@@ -168,7 +168,7 @@ class JdbcSandboxStoreTest {
             open();
 
             assertEquals("then", query("SELECT applied_at FROM schema_version WHERE version = 1").get(0).get(0));
-            assertEquals(List.of(List.of("1"), List.of("2"), List.of("3")),
+            assertEquals(List.of(List.of("1"), List.of("2"), List.of("3"), List.of("4")),
                 query("SELECT version FROM schema_version ORDER BY version"));
             assertEquals(1, query("SELECT name FROM sqlite_master WHERE name = 'sandboxes'").size());
         }
@@ -248,7 +248,7 @@ class JdbcSandboxStoreTest {
             assertNull(b.restoreImage());
             assertNull(b.lastTransitionAt());
             assertEquals(List.of("b", "a"), ids(store.listSnapshots(SnapshotQuery.all())));
-            assertEquals(List.of(List.of("1"), List.of("2"), List.of("3")),
+            assertEquals(List.of(List.of("1"), List.of("2"), List.of("3"), List.of("4")),
                 query("SELECT version FROM schema_version ORDER BY version"));
         }
 
