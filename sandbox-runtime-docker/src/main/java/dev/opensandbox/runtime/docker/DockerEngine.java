@@ -31,13 +31,13 @@ record DockerEngine(String address, DockerClient control, DockerClient streams) 
     static final Duration STREAM_LEASE_WAIT = Duration.ofSeconds(1);
 
     /** Both clients, after a ping of the engine bounded by {@code api_timeout}. */
-    static DockerEngine connect(DockerRuntimeConfig config, Map<String, String> environment) {
+    static DockerEngine connect(DockerRuntimeConfig config, Map<String, String> environment, int streamConnections) {
         String address = address(environment);
         DefaultDockerClientConfig clientConfig = clientConfig(address, environment);
         DockerClient control = answering(client(clientConfig, config.apiTimeout(),
             new EngineTransport.Pool("control", CONTROL_CONNECTIONS, config.apiTimeout())), address);
         DockerClient streams = client(clientConfig, config.apiTimeout(),
-            new EngineTransport.Pool("stream", STREAM_CONNECTIONS, STREAM_LEASE_WAIT));
+            new EngineTransport.Pool("stream", streamConnections, STREAM_LEASE_WAIT));
         return new DockerEngine(address, control, streams);
     }
 

@@ -40,7 +40,13 @@ public final class DockerRuntimeProvider implements SandboxRuntimeProvider {
 
     /** Builds the runtime from an already parsed configuration, for embedders. */
     public SandboxRuntime create(DockerRuntimeConfig config, Map<String, String> environment, Clock clock) {
-        DockerEngine engine = DockerEngine.connect(config, environment);
+        return create(config, environment, clock, DockerEngine.STREAM_CONNECTIONS);
+    }
+
+    /** With at most {@code streamConnections} streams at once; for tests of a full stream pool. */
+    SandboxRuntime create(DockerRuntimeConfig config, Map<String, String> environment, Clock clock,
+                          int streamConnections) {
+        DockerEngine engine = DockerEngine.connect(config, environment, streamConnections);
         try {
             if (config.ociRuntime() != null) {
                 Map<String, ?> runtimes;

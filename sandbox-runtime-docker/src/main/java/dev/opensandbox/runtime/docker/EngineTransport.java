@@ -19,6 +19,7 @@ import org.apache.hc.client5.http.ssl.DefaultClientTlsStrategy;
 import org.apache.hc.client5.http.ssl.TlsSocketStrategy;
 import org.apache.hc.core5.http.ClassicHttpRequest;
 import org.apache.hc.core5.http.ClassicHttpResponse;
+import org.apache.hc.core5.http.ConnectionClosedException;
 import org.apache.hc.core5.http.ConnectionRequestTimeoutException;
 import org.apache.hc.core5.http.ContentLengthStrategy;
 import org.apache.hc.core5.http.Header;
@@ -28,6 +29,7 @@ import org.apache.hc.core5.http.HttpHeaders;
 import org.apache.hc.core5.http.HttpHost;
 import org.apache.hc.core5.http.HttpRequest;
 import org.apache.hc.core5.http.HttpResponse;
+import org.apache.hc.core5.http.HttpVersion;
 import org.apache.hc.core5.http.NameValuePair;
 import org.apache.hc.core5.http.impl.DefaultContentLengthStrategy;
 import org.apache.hc.core5.http.impl.io.HttpRequestExecutor;
@@ -302,17 +304,35 @@ final class EngineTransport implements DockerHttpClient {
         return totals.getLeased() + totals.getAvailable();
     }
 
-    /** After a stream's head, no read timeout: a quiet command is not a hung engine. */
+    /**
+     * After a stream's head, no read timeout: a quiet command is not a hung engine. An answer that
+     * is not a stream and has neither a length nor chunks was cut: the engine frames every answer
+     * but its raw streams, and httpclient5 takes a head that ends with the connection for a whole
+     * one (a container created, its answer lost, would otherwise read as an empty success).
+     */
     private static final class StreamAwareExecutor extends HttpRequestExecutor {
         @Override
         public ClassicHttpResponse execute(ClassicHttpRequest request, HttpClientConnection connection,
                                            HttpResponseInformationCallback informationCallback, HttpContext context)
             throws IOException, HttpException {
             ClassicHttpResponse response = super.execute(request, connection, informationCallback, context);
-            if (Boolean.TRUE.equals(context.getAttribute(STREAM_ATTRIBUTE)) && response.getCode() < 300) {
+            boolean stream = Boolean.TRUE.equals(context.getAttribute(STREAM_ATTRIBUTE));
+            if (stream && response.getCode() < 300) {
                 connection.setSocketTimeout(Timeout.DISABLED);
+            } else if (!stream && unframed(request, response)) {
+                connection.close();
+                throw new ConnectionClosedException(
+                    "the connection closed before the answer's head was complete");
             }
             return response;
+        }
+
+        private static boolean unframed(ClassicHttpRequest request, ClassicHttpResponse response) {
+            int code = response.getCode();
+            return response.getVersion() != null && response.getVersion().greaterEquals(HttpVersion.HTTP_1_1)
+                && code >= 200 && code != 204 && code != 304 && !request.getMethod().equals("HEAD")
+                && response.getFirstHeader(HttpHeaders.CONTENT_LENGTH) == null
+                && response.getFirstHeader(HttpHeaders.TRANSFER_ENCODING) == null;
         }
     }
 

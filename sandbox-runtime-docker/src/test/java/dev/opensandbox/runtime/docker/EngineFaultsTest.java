@@ -71,8 +71,12 @@ class EngineFaultsTest {
     }
 
     private SandboxRuntime runtime() {
+        return runtime(DockerEngine.STREAM_CONNECTIONS);
+    }
+
+    private SandboxRuntime runtime(int streamConnections) {
         runtime = new DockerRuntimeProvider().create(DockerRuntimeConfig.from(Map.of("api_timeout", 1L), Map.of(),
-            Map.of(), Map.of()), Map.of("DOCKER_HOST", engine.dockerHost()), CLOCK);
+            Map.of(), Map.of()), Map.of("DOCKER_HOST", engine.dockerHost()), CLOCK, streamConnections);
         return runtime;
     }
 
@@ -238,8 +242,8 @@ class EngineFaultsTest {
     @Test
     void aFullStreamPoolIsAClearErrorNotAWait() throws Exception {
         engineRunningTheSandbox(engine.heldStream());
-        SandboxRuntime docker = runtime();
-        for (int i = 0; i < DockerEngine.STREAM_CONNECTIONS; i++) {
+        SandboxRuntime docker = runtime(8);
+        for (int i = 0; i < 8; i++) {
             docker.exec(ID, new ExecRequest(List.of("sleep", "600"), Map.of(), null, null), discard());
         }
 
@@ -247,7 +251,7 @@ class EngineFaultsTest {
             () -> docker.exec(ID, new ExecRequest(List.of("true"), Map.of(), null, null), discard()));
 
         assertNamesTheEngine(busy, "DOCKER::ENGINE_BUSY", "run a command in sandbox " + ID);
-        assertTrue(busy.getMessage().contains(DockerEngine.STREAM_CONNECTIONS + " stream connections"), busy.getMessage());
+        assertTrue(busy.getMessage().contains("all 8 stream connections"), busy.getMessage());
     }
 
     @Test

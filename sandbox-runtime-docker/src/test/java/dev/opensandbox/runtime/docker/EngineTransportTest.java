@@ -154,6 +154,19 @@ class EngineTransportTest {
     }
 
     @Test
+    void anAnswerCutInsideItsHeadIsAnUnavailableEngineNotAnEmptySuccess() throws Exception {
+        connect().behave((request, connection) -> {
+            connection.write("HTTP/1.1 201");
+            connection.close();
+        });
+
+        EngineFault cut = fault(call(DockerHttpClient.Request.Method.POST, "/containers/create?name=x"));
+
+        assertEquals(EngineFault.Kind.UNAVAILABLE, cut.kind());
+        assertTrue(cut.getMessage().contains("POST /containers/create"), cut.getMessage());
+    }
+
+    @Test
     void aCommitMayTakeLongerThanTheApiTimeout() throws Exception {
         connect().behave((request, connection) -> {
             Thread.sleep(API_TIMEOUT.toMillis() * 3);
