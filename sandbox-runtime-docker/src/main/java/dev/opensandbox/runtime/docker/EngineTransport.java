@@ -113,7 +113,6 @@ final class EngineTransport implements DockerHttpClient {
     private final HttpHost host;
     private final Pool pool;
     private final Duration apiTimeout;
-    private final PoolingHttpClientConnectionManager connections;
     private final CloseableHttpClient http;
 
     /**
@@ -149,7 +148,7 @@ final class EngineTransport implements DockerHttpClient {
         TlsSocketStrategy tls = sslContext != null ? new DefaultClientTlsStrategy(sslContext)
             : DefaultClientTlsStrategy.createSystemDefault();
         Timeout timeout = Timeout.of(apiTimeout);
-        this.connections = new PoolingHttpClientConnectionManager(
+        PoolingHttpClientConnectionManager connections = new PoolingHttpClientConnectionManager(
             new DefaultHttpClientConnectionOperator(sockets, null, dns, name -> "https".equalsIgnoreCase(name) ? tls : null),
             PoolConcurrencyPolicy.STRICT, PoolReusePolicy.LIFO, TimeValue.NEG_ONE_MILLISECOND,
             new ManagedHttpClientConnectionFactory(null, null, null, null, EngineTransport::bodyLength, null));
@@ -296,12 +295,6 @@ final class EngineTransport implements DockerHttpClient {
     @Override
     public void close() throws IOException {
         http.close();
-    }
-
-    /** Connections open or waiting in the pool, leased or idle; for tests. */
-    int openConnections() {
-        var totals = connections.getTotalStats();
-        return totals.getLeased() + totals.getAvailable();
     }
 
     /**
