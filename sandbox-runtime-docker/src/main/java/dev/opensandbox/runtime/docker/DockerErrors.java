@@ -1,10 +1,15 @@
 package dev.opensandbox.runtime.docker;
 
 import com.github.dockerjava.api.exception.DockerException;
+import dev.opensandbox.core.SandboxException;
+import dev.opensandbox.core.UnavailableException;
+
+import java.util.Optional;
 
 /**
- * Error codes of the Docker runtime (upstream's strings) and the one place that turns
- * docker-java failures into readable messages.
+ * Error codes of the Docker runtime (upstream's strings, and ours for engine faults) and the one
+ * place that turns docker-java failures into readable messages and engine connection failures
+ * into 503s.
  */
 final class DockerErrors {
 
@@ -31,6 +36,13 @@ final class DockerErrors {
     /** Upstream wraps these as a bare {@code SNAPSHOT_IMAGE_REMOVE_FAILED} error (a text 500, W18). */
     static final String SNAPSHOT_IMAGE_REMOVE_FAILED = "DOCKER::SNAPSHOT_IMAGE_REMOVE_FAILED";
     static final String SNAPSHOT_QUERY_FAILED = "DOCKER::SNAPSHOT_QUERY_FAILED";
+
+    /** Ours: the engine cannot be reached or dropped the connection (503). */
+    static final String ENGINE_UNAVAILABLE = "DOCKER::ENGINE_UNAVAILABLE";
+    /** Ours: the engine did not answer within {@code [docker] api_timeout} (503). */
+    static final String ENGINE_TIMEOUT = "DOCKER::ENGINE_TIMEOUT";
+    /** Ours: every engine connection of a pool is in use, for example by long-running commands (503). */
+    static final String ENGINE_BUSY = "DOCKER::ENGINE_BUSY";
 
     private DockerErrors() {
     }
@@ -80,5 +92,35 @@ final class DockerErrors {
             }
         }
         return false;
+    }
+
+    /**
+     * The 503 for a failure caused by the engine connection ({@link EngineFault} anywhere in its
+     * causes), naming the engine and what failed; empty for anything else (the engine's own
+     * error answers, and the runtime's deliberate client errors, time limits and 503s, which
+     * already say what happened).
+     *
+     * @param engine the engine's address as configured ({@code DOCKER_HOST})
+     * @param action what failed, completing "Cannot ...", for example "list sandboxes"
+     */
+    static Optional<UnavailableException> engineFault(RuntimeException failure, String engine, String action) {
+        if (failure instanceof SandboxException known && known.kind() != SandboxException.Kind.RUNTIME_FAILURE) {
+            return Optional.empty();
+        }
+        Throwable cause = failure;
+        for (int depth = 0; cause != null && depth < 16; depth++, cause = cause.getCause()) {
+            EngineFault.Kind kind = cause instanceof EngineFault fault ? fault.kind()
+                : cause instanceof EngineFault.InStream fault ? fault.kind() : null;
+            if (kind != null) {
+                String code = switch (kind) {
+                    case UNAVAILABLE -> ENGINE_UNAVAILABLE;
+                    case TIMEOUT -> ENGINE_TIMEOUT;
+                    case BUSY -> ENGINE_BUSY;
+                };
+                return Optional.of(new UnavailableException(code,
+                    "Cannot " + action + ": the Docker engine at " + engine + " " + cause.getMessage() + ".", failure));
+            }
+        }
+        return Optional.empty();
     }
 }

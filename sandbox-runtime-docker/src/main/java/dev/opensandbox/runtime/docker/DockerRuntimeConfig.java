@@ -19,7 +19,8 @@ import java.util.Set;
  * {@code [secure_runtime]} and {@code [egress]} sections with upstream's defaults.
  *
  * @param networkMode      {@code host} (default), {@code bridge}, or the name of a user-defined network
- * @param apiTimeout       connect and response timeout of every Engine API call (default 180 s)
+ * @param apiTimeout       bound of every wait for the engine: connect, a free connection, the answer's
+ *                         head and each read of its body (default 180 s, upstream's)
  * @param hostIp           the Docker host's address as clients reach it, or null
  * @param dropCapabilities capabilities removed from every sandbox
  * @param apparmorProfile  an AppArmor profile name, or null

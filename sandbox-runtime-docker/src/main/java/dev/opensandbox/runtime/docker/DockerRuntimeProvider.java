@@ -1,9 +1,6 @@
 package dev.opensandbox.runtime.docker;
 
 import com.github.dockerjava.api.DockerClient;
-import com.github.dockerjava.core.DefaultDockerClientConfig;
-import com.github.dockerjava.core.DockerClientImpl;
-import com.github.dockerjava.httpclient5.ApacheDockerHttpClient;
 import dev.opensandbox.core.UnavailableException;
 import dev.opensandbox.core.spi.RuntimeContext;
 import dev.opensandbox.core.spi.SandboxRuntime;
@@ -19,16 +16,16 @@ import java.util.TreeSet;
  * {@code [server]}, {@code [secure_runtime]} and {@code [egress]} (see {@link DockerRuntimeConfig})
  * and connects to the engine named by {@code DOCKER_HOST} (default
  * {@code unix:///var/run/docker.sock}), {@code DOCKER_TLS_VERIFY}, {@code DOCKER_CERT_PATH} and
- * {@code DOCKER_CONFIG} from the context's environment. Fails fast with
- * {@code DOCKER::INITIALIZATION_ERROR} when the engine cannot be reached or lacks the OCI runtime
- * that {@code [secure_runtime]} names.
+ * {@code DOCKER_CONFIG} from the context's environment, with every engine call bounded by
+ * {@code [docker] api_timeout} (see {@code EngineTransport}) and engine faults answered as 503s
+ * naming the engine (see {@code EngineGuardedRuntime}). Fails within {@code api_timeout} with
+ * {@code DOCKER::INITIALIZATION_ERROR} when the engine cannot be reached, does not answer, or
+ * lacks the OCI runtime that {@code [secure_runtime]} names.
  */
 public final class DockerRuntimeProvider implements SandboxRuntimeProvider {
 
     /** The value of {@code [runtime] type} that selects this provider. */
     public static final String TYPE = DockerSandboxRuntime.TYPE;
-
-    private static final String DEFAULT_DOCKER_HOST = "unix:///var/run/docker.sock";
 
     @Override
     public String type() {
@@ -43,24 +40,33 @@ public final class DockerRuntimeProvider implements SandboxRuntimeProvider {
 
     /** Builds the runtime from an already parsed configuration, for embedders. */
     public SandboxRuntime create(DockerRuntimeConfig config, Map<String, String> environment, Clock clock) {
-        DockerClient client = connect(config, environment);
-        if (config.ociRuntime() != null) {
-            try {
-                requireOciRuntime(config.ociRuntime(), client.infoCmd().exec().getRuntimes());
-            } catch (RuntimeException e) {
+        return create(config, environment, clock, DockerEngine.STREAM_CONNECTIONS);
+    }
+
+    /** With at most {@code streamConnections} streams at once; for tests of a full stream pool. */
+    SandboxRuntime create(DockerRuntimeConfig config, Map<String, String> environment, Clock clock,
+                          int streamConnections) {
+        DockerEngine engine = DockerEngine.connect(config, environment, streamConnections);
+        try {
+            if (config.ociRuntime() != null) {
+                Map<String, ?> runtimes;
                 try {
-                    client.close();
-                } catch (Exception ignored) {
-                    // already failing
+                    runtimes = engine.control().infoCmd().exec().getRuntimes();
+                } catch (RuntimeException e) {
+                    throw new UnavailableException(DockerErrors.INITIALIZATION_ERROR, "Cannot read the OCI runtimes of the "
+                        + "Docker engine at " + engine.address() + ": " + DockerErrors.describe(e), e);
                 }
-                throw e instanceof UnavailableException ? e : new UnavailableException(DockerErrors.INITIALIZATION_ERROR,
-                    "Cannot read the Docker engine's OCI runtimes: " + DockerErrors.describe(e), e);
+                requireOciRuntime(config.ociRuntime(), runtimes);
             }
+            String dockerHost = engine.address();
+            boolean localEngine = dockerHost.startsWith("unix://") || dockerHost.startsWith("npipe://");
+            DockerSandboxRuntime runtime = new DockerSandboxRuntime(config, engine.control(), engine.streams(), clock,
+                localEngine, OssfsMounts.pathOf(environment.get("PATH")));
+            return new EngineGuardedRuntime(runtime, engine);
+        } catch (RuntimeException e) {
+            engine.close();
+            throw e;
         }
-        String dockerHost = environment.getOrDefault("DOCKER_HOST", DEFAULT_DOCKER_HOST);
-        boolean localEngine = dockerHost.isBlank() || dockerHost.startsWith("unix://") || dockerHost.startsWith("npipe://");
-        return new DockerSandboxRuntime(config, client, clock, localEngine,
-            OssfsMounts.pathOf(environment.get("PATH")));
     }
 
     /**
@@ -77,61 +83,8 @@ public final class DockerRuntimeProvider implements SandboxRuntimeProvider {
         }
     }
 
+    /** A control client of the engine named by {@code environment}, pinged; for tests. */
     static DockerClient connect(DockerRuntimeConfig config, Map<String, String> environment) {
-        String dockerHost = environment.getOrDefault("DOCKER_HOST", DEFAULT_DOCKER_HOST);
-        if (dockerHost.isBlank()) {
-            dockerHost = DEFAULT_DOCKER_HOST;
-        }
-        DockerClient client;
-        try {
-            DefaultDockerClientConfig.Builder builder = new DefaultDockerClientConfig.Builder().withDockerHost(dockerHost);
-            String tlsVerify = environment.get("DOCKER_TLS_VERIFY");
-            if (tlsVerify != null && !tlsVerify.isBlank()) {
-                builder.withDockerTlsVerify(!tlsVerify.equals("0") && !tlsVerify.equalsIgnoreCase("false"));
-            }
-            String certPath = environment.get("DOCKER_CERT_PATH");
-            if (certPath != null && !certPath.isBlank()) {
-                builder.withDockerCertPath(certPath);
-            }
-            String dockerConfig = environment.get("DOCKER_CONFIG");
-            if (dockerConfig != null && !dockerConfig.isBlank()) {
-                builder.withDockerConfig(dockerConfig);
-            }
-            // No API version: requests go unversioned and the engine answers with its own (1.41 here).
-            DefaultDockerClientConfig clientConfig = builder.build();
-            ApacheDockerHttpClient http = new ApacheDockerHttpClient.Builder()
-                .dockerHost(clientConfig.getDockerHost())
-                .sslConfig(clientConfig.getSSLConfig())
-                .maxConnections(100)
-                .connectionTimeout(config.apiTimeout())
-                .responseTimeout(config.apiTimeout())
-                .build();
-            client = DockerClientImpl.getInstance(clientConfig, http);
-        } catch (RuntimeException e) {
-            throw new UnavailableException(DockerErrors.INITIALIZATION_ERROR,
-                "Failed to initialize the Docker client for " + dockerHost + ": " + DockerErrors.describe(e)
-                    + hint(dockerHost), e);
-        }
-        try {
-            client.pingCmd().exec();
-        } catch (RuntimeException e) {
-            try {
-                client.close();
-            } catch (Exception ignored) {
-                // already failing
-            }
-            throw new UnavailableException(DockerErrors.INITIALIZATION_ERROR,
-                "Cannot reach the Docker engine at " + dockerHost + ": " + DockerErrors.describe(e) + hint(dockerHost), e);
-        }
-        return client;
-    }
-
-    private static String hint(String dockerHost) {
-        if (dockerHost.startsWith("ssh://")) {
-            return " (docker-java has no ssh:// transport: forward the socket, for example with "
-                + "`ssh -L /tmp/docker.sock:/var/run/docker.sock`, and set DOCKER_HOST=unix:///tmp/docker.sock)";
-        }
-        return " (is the Docker daemon running and is its socket readable by this user? With Docker Desktop or "
-            + "Colima set DOCKER_HOST, for example DOCKER_HOST=unix://${HOME}/.colima/default/docker.sock)";
+        return DockerEngine.connectControl(config, environment);
     }
 }

@@ -99,6 +99,8 @@ final class DockerSandboxRuntime implements SandboxRuntime {
     private final DockerSnapshots snapshots;
     static final String EXECD_PORT_IN_USE = "DOCKER::EXECD_PORT_IN_USE";
     private final DockerClient docker;
+    /** For exec attach, logs, statistics, pulls and file transfers: their own connections, never the control calls'. */
+    private final DockerClient streams;
     private volatile Platform daemonPlatform;
     private final Clock clock;
     private final List<Capability> dropCapabilities;
@@ -118,8 +120,15 @@ final class DockerSandboxRuntime implements SandboxRuntime {
      */
     DockerSandboxRuntime(DockerRuntimeConfig config, DockerClient docker, Clock clock, boolean localEngine,
                          List<java.nio.file.Path> toolPath) {
+        this(config, docker, docker, clock, localEngine, toolPath);
+    }
+
+    /** @param streams the client for long streams, on connections of its own (see {@link DockerEngine}) */
+    DockerSandboxRuntime(DockerRuntimeConfig config, DockerClient docker, DockerClient streams, Clock clock,
+                         boolean localEngine, List<java.nio.file.Path> toolPath) {
         this.config = config;
         this.docker = docker;
+        this.streams = streams;
         this.clock = clock;
         this.dropCapabilities = capabilities(config.dropCapabilities());
         this.volumes = new DockerVolumes(docker, config.allowedHostPaths(), localEngine,
@@ -128,7 +137,8 @@ final class DockerSandboxRuntime implements SandboxRuntime {
         this.injection = new ExecdInjection(docker, config.execdImage(),
             (image, platform) -> ensureImage(image, null, platform), clock);
         this.egress = new EgressSidecar(docker, config, (image, platform) -> ensureImage(image, null, platform));
-        this.snapshots = new DockerSnapshots(docker, config.apiTimeout(), this::sandboxNotFound);
+        this.snapshots = new DockerSnapshots(docker, EngineTransport.longAnswerWithin(config.apiTimeout()),
+            this::sandboxNotFound);
     }
 
     private static List<Capability> capabilities(List<String> names) {
@@ -509,13 +519,13 @@ final class DockerSandboxRuntime implements SandboxRuntime {
     private PullImageCmd pullCommand(String image) {
         int slash = image.lastIndexOf('/');
         if (image.indexOf('@') >= 0) {
-            return docker.pullImageCmd(image);
+            return streams.pullImageCmd(image);
         }
         int colon = image.lastIndexOf(':');
         if (colon > slash) {
-            return docker.pullImageCmd(image.substring(0, colon)).withTag(image.substring(colon + 1));
+            return streams.pullImageCmd(image.substring(0, colon)).withTag(image.substring(colon + 1));
         }
-        return docker.pullImageCmd(image).withTag("latest");
+        return streams.pullImageCmd(image).withTag("latest");
     }
 
     /** The engine's own os/arch, asked once; null when the engine does not say. */
@@ -942,7 +952,7 @@ final class DockerSandboxRuntime implements SandboxRuntime {
     @Override
     public String logs(SandboxId id, int tail, Instant since) {
         InspectContainerResponse container = requireContainer(id);
-        LogContainerCmd command = docker.logContainerCmd(container.getId())
+        LogContainerCmd command = streams.logContainerCmd(container.getId())
             .withStdOut(true).withStdErr(true).withTimestamps(true);
         if (tail > 0) {
             command.withTail(tail);
@@ -953,6 +963,7 @@ final class DockerSandboxRuntime implements SandboxRuntime {
             command.withSince((int) Math.max(0, since.getEpochSecond()));
         }
         ByteArrayOutputStream collected = new ByteArrayOutputStream();
+        java.util.concurrent.atomic.AtomicReference<Throwable> failure = new java.util.concurrent.atomic.AtomicReference<>();
         ResultCallback.Adapter<Frame> callback = new ResultCallback.Adapter<>() {
             @Override
             public void onNext(Frame frame) {
@@ -960,12 +971,23 @@ final class DockerSandboxRuntime implements SandboxRuntime {
                     collected.writeBytes(frame.getPayload());
                 }
             }
+
+            /** Reported to the caller below; the template would log it at ERROR with a stack trace. */
+            @Override
+            public void onError(Throwable error) {
+                failure.compareAndSet(null, error);
+                closeQuietly(this);
+            }
         };
         try {
             if (!command.exec(callback).awaitCompletion(config.apiTimeout().toMillis(), TimeUnit.MILLISECONDS)) {
                 closeQuietly(callback);
                 throw new DeadlineExceededException(DockerErrors.LOGS_FAILED,
                     "Logs of sandbox " + id + " did not arrive within " + config.apiTimeout().toSeconds() + " s.");
+            }
+            Throwable error = failure.get();
+            if (error != null) {
+                throw error instanceof RuntimeException runtime ? runtime : new RuntimeException(error);
             }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
@@ -1004,10 +1026,11 @@ final class DockerSandboxRuntime implements SandboxRuntime {
                 first.complete(statistics);
             }
 
+            /** Reported to the caller below; the template would log it at ERROR with a stack trace. */
             @Override
             public void onError(Throwable error) {
                 first.completeExceptionally(error);
-                super.onError(error);
+                closeQuietly(this);
             }
 
             @Override
@@ -1018,7 +1041,7 @@ final class DockerSandboxRuntime implements SandboxRuntime {
         };
         Statistics statistics;
         try {
-            docker.statsCmd(container.getId()).withNoStream(true).exec(callback);
+            streams.statsCmd(container.getId()).withNoStream(true).exec(callback);
             statistics = first.get(config.apiTimeout().toMillis(), TimeUnit.MILLISECONDS);
         } catch (TimeoutException e) {
             throw new DeadlineExceededException(DockerErrors.STATS_FAILED,
@@ -1092,12 +1115,16 @@ final class DockerSandboxRuntime implements SandboxRuntime {
             }
             String execId = create.exec().getId();
             DockerExec exec = new DockerExec(docker, execId, output);
-            docker.execStartCmd(execId).withDetach(false).withTty(false).exec(exec.callback());
+            streams.execStartCmd(execId).withDetach(false).withTty(false).exec(exec.callback());
+            // The attach runs on docker-java's stream thread: its failure to start is this call's.
+            exec.awaitAttached(config.apiTimeout().multipliedBy(2).plusSeconds(1));
             return exec;
         } catch (com.github.dockerjava.api.exception.NotFoundException gone) {
             throw sandboxNotFound(id);
         } catch (com.github.dockerjava.api.exception.ConflictException notRunning) {
             throw new ConflictException(DockerErrors.NOT_RUNNING, "Sandbox is not in a running state.", notRunning);
+        } catch (SandboxException e) {
+            throw e;
         } catch (RuntimeException e) {
             throw new RuntimeFailureException(DockerErrors.EXEC_FAILED,
                 "Failed to run a command in sandbox " + id + ": " + DockerErrors.describe(e), e);
@@ -1109,6 +1136,7 @@ final class DockerSandboxRuntime implements SandboxRuntime {
         private final DockerClient docker;
         private final String execId;
         private final ResultCallback.Adapter<Frame> callback;
+        private final CompletableFuture<Void> attached = new CompletableFuture<>();
         private volatile Integer exitCode;
 
         DockerExec(DockerClient docker, String execId, ExecOutput output) {
@@ -1130,6 +1158,12 @@ final class DockerSandboxRuntime implements SandboxRuntime {
                     }
                 }
 
+                @Override
+                public void onStart(java.io.Closeable stream) {
+                    super.onStart(stream);
+                    attached.complete(null);
+                }
+
                 /**
                  * The template logs every stream error at ERROR with a stack trace; an attach
                  * stream that breaks because the client is closing (server shutdown) or the
@@ -1137,6 +1171,7 @@ final class DockerSandboxRuntime implements SandboxRuntime {
                  */
                 @Override
                 public void onError(Throwable error) {
+                    attached.completeExceptionally(error);
                     LOG.debug("exec {} output stream ended: {}", execId, DockerErrors.describe(error));
                     try {
                         close();
@@ -1149,6 +1184,23 @@ final class DockerSandboxRuntime implements SandboxRuntime {
 
         ResultCallback.Adapter<Frame> callback() {
             return callback;
+        }
+
+        /** Waits until the engine answered the attach (the command runs), or rethrows why it did not. */
+        void awaitAttached(Duration limit) {
+            try {
+                attached.get(limit.toMillis(), TimeUnit.MILLISECONDS);
+            } catch (ExecutionException e) {
+                throw e.getCause() instanceof RuntimeException failure ? failure : new RuntimeException(e.getCause());
+            } catch (TimeoutException e) {
+                closeQuietly(callback);
+                throw new DeadlineExceededException(DockerErrors.EXEC_TIMEOUT,
+                    "The engine did not start the command within " + limit.toSeconds() + " s.");
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                closeQuietly(callback);
+                throw new RuntimeFailureException(DockerErrors.EXEC_FAILED, "Interrupted starting a command.", e);
+            }
         }
 
         @Override
@@ -1218,7 +1270,7 @@ final class DockerSandboxRuntime implements SandboxRuntime {
                 dirs.add(String.join("/", segments.subList(existing, i)));
             }
             String file = String.join("/", segments.subList(existing, segments.size()));
-            docker.copyArchiveToContainerCmd(containerId)
+            streams.copyArchiveToContainerCmd(containerId)
                 .withRemotePath(joinAbsolute(segments.subList(0, existing)))
                 .withTarInputStream(Tar.singleFile(dirs, file, content, size, mode & 07777, clock.instant()))
                 .exec();
@@ -1294,7 +1346,7 @@ final class DockerSandboxRuntime implements SandboxRuntime {
 
     private InputStream openArchive(SandboxId id, String containerId, String path) {
         try {
-            return docker.copyArchiveFromContainerCmd(containerId, path).exec();
+            return streams.copyArchiveFromContainerCmd(containerId, path).exec();
         } catch (com.github.dockerjava.api.exception.NotFoundException missing) {
             throw new NotFoundException(DockerErrors.FILE_NOT_FOUND, "File " + path + " not found in sandbox " + id + ".");
         } catch (RuntimeException e) {

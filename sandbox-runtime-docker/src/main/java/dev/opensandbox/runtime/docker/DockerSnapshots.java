@@ -63,12 +63,12 @@ final class DockerSnapshots {
     private static final Pattern TAG = Pattern.compile("[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}");
 
     private final DockerClient docker;
-    private final Duration apiTimeout;
+    private final Duration commitTimeout;
     private final Function<SandboxId, NotFoundException> sandboxNotFound;
 
-    DockerSnapshots(DockerClient docker, Duration apiTimeout, Function<SandboxId, NotFoundException> sandboxNotFound) {
+    DockerSnapshots(DockerClient docker, Duration commitTimeout, Function<SandboxId, NotFoundException> sandboxNotFound) {
         this.docker = docker;
-        this.apiTimeout = apiTimeout;
+        this.commitTimeout = commitTimeout;
         this.sandboxNotFound = sandboxNotFound;
     }
 
@@ -127,7 +127,8 @@ final class DockerSnapshots {
                 // The engine may still finish: do not leave a tag behind a Failed record (W5) if it already has.
                 removeQuietly(image);
                 throw new DeadlineExceededException(DockerErrors.SNAPSHOT_TIMEOUT, "Snapshot of sandbox " + id
-                    + " did not finish within the Docker API timeout (" + apiTimeout.toSeconds() + " s).", e);
+                    + " did not finish within " + commitTimeout.toSeconds() + " s (the engine's time for a commit: "
+                    + "[docker] api_timeout, at least 10 minutes).", e);
             }
             throw new RuntimeFailureException(DockerErrors.SNAPSHOT_FAILED,
                 "Failed to snapshot sandbox " + id + ": " + DockerErrors.describe(e), e);
