@@ -63,6 +63,7 @@ public final class ApiServer implements AutoCloseable {
     private final Javalin app;
     private final Filters filters;
     private final ConcurrencyLimit concurrency;
+    private final RequestBodies bodies;
     private final java.time.Clock clock;
     private final List<String> routes = new java.util.ArrayList<>();
     private final ReverseProxy proxy;
@@ -93,6 +94,7 @@ public final class ApiServer implements AutoCloseable {
             .configure(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES, false);
         this.filters = new Filters(settings);
         this.concurrency = new ConcurrencyLimit(settings.limitConcurrency());
+        this.bodies = new RequestBodies(settings.maxRequestBodyBytes(), settings.bodyReadTimeout());
         ProxyTargets proxyTargets = new ProxyTargets(sandboxes, settings.renewOnAccessInterval() == null ? null
             : new AccessRenewals(sandboxes, settings.renewOnAccessInterval(), runner::execute, clock));
         this.execdWorkers = builtInExecd ? ThreadPools.virtualOrCached("opensandbox-execd-") : null;
@@ -106,6 +108,7 @@ public final class ApiServer implements AutoCloseable {
             config.http.defaultContentType = "application/json";
             config.jetty.threadPool = new org.eclipse.jetty.util.thread.QueuedThreadPool(settings.maxRequestThreads(), 8);
             config.jetty.modifyServer(server -> {
+                server.setErrorHandler(new JsonErrorHandler(mapper));
                 for (org.eclipse.jetty.server.Connector connector : server.getConnectors()) {
                     if (connector instanceof org.eclipse.jetty.server.ServerConnector serverConnector) {
                         serverConnector.setIdleTimeout(settings.idleTimeout().toMillis());
@@ -113,6 +116,14 @@ public final class ApiServer implements AutoCloseable {
                     }
                 }
             });
+            // Dispatch as soon as the headers are in: a body that never comes is then answered by RequestBodies'
+            // short read timeout (or refused at once when its declared length is too large), not held by Jetty
+            // until the connection's idle timeout.
+            config.jetty.modifyHttpConfiguration(http -> {
+                http.setDelayDispatchUntilContent(false);
+                http.addCustomizer(new MethodOverride());
+            });
+            config.jetty.modifyServletContextHandler(context -> context.setErrorHandler(new JsonErrorHandler(mapper)));
             config.jetty.modifyWebSocketServletFactory(factory -> {
                 // Only the proxy serves WebSockets: relay whole messages of any reasonable size, and let
                 // quiet connections live as long as the proxy's idle limit (Jetty's default is 30 s).
@@ -206,10 +217,9 @@ public final class ApiServer implements AutoCloseable {
     private void registerErrors() {
         app.exception(HttpResponseException.class, (e, ctx) -> {
             int status = e.getStatus();
-            String code = status == 404 ? "GENERAL::NOT_FOUND" : status == 405 ? "GENERAL::METHOD_NOT_ALLOWED"
-                : ErrorCodes.UNKNOWN;
-            String message = status == 404 ? "Not Found" : status == 405 ? "Method Not Allowed" : e.getMessage();
-            ErrorResponses.write(ctx, status, code, message);
+            // Routing misses say only "Not Found" / "Method Not Allowed", as upstream.
+            boolean routing = status == 404 || status == 405;
+            ErrorResponses.write(ctx, status, HttpErrors.code(status), HttpErrors.message(status, routing ? null : e.getMessage()));
         });
         app.exception(Exception.class, (e, ctx) -> ErrorResponses.write(ctx, e));
     }
@@ -280,7 +290,7 @@ public final class ApiServer implements AutoCloseable {
 
         route(HandlerType.POST, "/sandboxes/{sandboxId}/snapshots", ctx -> {
             SandboxId id = sandboxId(ctx);
-            String name = Requests.snapshotName(ctx.body().isBlank() ? null : body(ctx));
+            String name = Requests.snapshotName(bodyText(ctx).isBlank() ? null : body(ctx));
             async(ctx, () -> snapshots.create(id, name), (c, snapshot) -> c.status(202)
                 .header("Location", "/v1/snapshots/" + snapshot.id())
                 .json(Responses.SnapshotBody.of(snapshot)));
@@ -474,8 +484,13 @@ public final class ApiServer implements AutoCloseable {
             sandboxes.runtime().capabilities().errorNamespace() + "::SANDBOX_NOT_FOUND", "Sandbox " + raw + " not found."));
     }
 
+    /** The JSON API body as text, read within the size and time limits (see {@link RequestBodies}). */
+    String bodyText(Context ctx) {
+        return new String(bodies.read(ctx), java.nio.charset.StandardCharsets.UTF_8);
+    }
+
     JsonNode body(Context ctx) {
-        String text = ctx.body();
+        String text = bodyText(ctx);
         if (text.isBlank()) {
             throw JsonObject.invalid("body", "Field required");
         }
