@@ -64,6 +64,7 @@ public final class ApiServer implements AutoCloseable {
     private final Filters filters;
     private final ConcurrencyLimit concurrency;
     private final RequestBodies bodies;
+    private final HealthProbe health;
     private final java.time.Clock clock;
     private final List<String> routes = new java.util.ArrayList<>();
     private final ReverseProxy proxy;
@@ -95,6 +96,7 @@ public final class ApiServer implements AutoCloseable {
         this.filters = new Filters(settings);
         this.concurrency = new ConcurrencyLimit(settings.limitConcurrency());
         this.bodies = new RequestBodies(settings.maxRequestBodyBytes(), settings.bodyReadTimeout());
+        this.health = new HealthProbe(sandboxes.runtime(), clock, settings.healthProbeInterval());
         ProxyTargets proxyTargets = new ProxyTargets(sandboxes, settings.renewOnAccessInterval() == null ? null
             : new AccessRenewals(sandboxes, settings.renewOnAccessInterval(), runner::execute, clock));
         this.execdWorkers = builtInExecd ? ThreadPools.virtualOrCached("opensandbox-execd-") : null;
@@ -140,6 +142,11 @@ public final class ApiServer implements AutoCloseable {
         registerErrors();
     }
 
+    /** What {@code /health} reports, for tests to probe on demand. */
+    HealthProbe health() {
+        return health;
+    }
+
     /** The Javalin instance, for starting and for tests. */
     public Javalin javalin() {
         return app;
@@ -147,6 +154,7 @@ public final class ApiServer implements AutoCloseable {
 
     public ApiServer start(String host, int port) {
         app.start(host, port);
+        health.start();
         LOG.info("Lifecycle API listening on {}:{} (runtime calls on {})", host, app.port(),
             runner.usesVirtualThreads() ? "virtual threads" : "a bounded thread pool");
         return this;
@@ -158,6 +166,7 @@ public final class ApiServer implements AutoCloseable {
 
     @Override
     public void close() {
+        health.close();
         app.stop();
         proxy.close();
         if (execd != null) {
@@ -242,7 +251,10 @@ public final class ApiServer implements AutoCloseable {
     }
 
     private void registerRoutes() {
-        rootRoute(HandlerType.GET, "/health", ctx -> ctx.json(new Responses.HealthBody("healthy")));
+        rootRoute(HandlerType.GET, "/health", ctx -> {
+            HealthProbe.Status status = health.status();
+            ctx.status(status.healthy() ? 200 : 503).json(Responses.HealthBody.of(status));
+        });
         rootRoute(HandlerType.GET, "/openapi.json", this::openApi);
 
         route(HandlerType.POST, "/sandboxes", ctx -> {
