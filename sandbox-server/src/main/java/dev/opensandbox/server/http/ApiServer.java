@@ -102,7 +102,8 @@ public final class ApiServer implements AutoCloseable {
         this.execdWorkers = builtInExecd ? ThreadPools.virtualOrCached("opensandbox-execd-") : null;
         this.execd = builtInExecd ? new BuiltInExecd(sandboxes, clock, execdWorkers) : null;
         this.proxy = new ReverseProxy(proxyTargets, settings, execd);
-        this.webSocketProxy = new WebSocketProxy(proxyTargets, proxy.client(), proxy.watchdog());
+        this.webSocketProxy = new WebSocketProxy(proxyTargets, proxy.client(), proxy.watchdog(),
+            settings.maxPendingUpgrades(), settings.upgradeTimeout());
         this.app = Javalin.create(config -> {
             config.showJavalinBanner = false;
             config.useVirtualThreads = false;
@@ -168,6 +169,7 @@ public final class ApiServer implements AutoCloseable {
     public void close() {
         health.close();
         app.stop();
+        webSocketProxy.close();
         proxy.close();
         if (execd != null) {
             execd.close();
@@ -207,14 +209,15 @@ public final class ApiServer implements AutoCloseable {
         app.wsAfterUpgrade(filters::clearMdc);
     }
 
-    /** Runs a check before a WebSocket upgrade; a rejection answers JSON and cancels the upgrade. */
+    /** Runs a check before a WebSocket upgrade; any failure answers JSON and cancels the upgrade. */
     private void guardUpgrade(Context ctx, Handler check) throws Exception {
         try {
             check.handle(ctx);
-        } catch (ErrorResponses.ApiRejection e) {
+        } catch (RuntimeException e) {
             ctx.skipRemainingHandlers();
-            byte[] body = mapper.writeValueAsBytes(new Responses.ErrorBody(e.code, e.getMessage()));
-            ctx.res().setStatus(e.status);
+            ErrorResponses.Answer answer = ErrorResponses.answer(ctx, e);
+            byte[] body = mapper.writeValueAsBytes(new Responses.ErrorBody(answer.code(), answer.message()));
+            ctx.res().setStatus(answer.status());
             ctx.res().setContentType("application/json");
             ctx.res().setContentLength(body.length);
             ctx.res().getOutputStream().write(body);

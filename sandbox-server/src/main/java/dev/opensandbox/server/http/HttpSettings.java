@@ -29,18 +29,21 @@ import java.util.List;
  * @param bodyReadTimeout     the longest a JSON API body may pause before the server gives up with 408
  *                            {@code GENERAL::REQUEST_TIMEOUT}; default 10 s
  * @param healthProbeInterval how often {@code /health} asks the runtime whether its platform answers; default 5 s
+ * @param upgradeTimeout      the longest a WebSocket upgrade to the proxy waits for its sandbox to resolve and its
+ *                            backend to connect, before the client is closed with 1011; default 20 s
  */
 public record HttpSettings(String apiKey, List<String> corsAllowedOrigins, String eip, int limitConcurrency,
                            Duration idleTimeout, int acceptQueueSize, int maxRequestThreads,
                            boolean proxyRequiresApiKey, Duration proxyResponseTimeout, Duration proxyIdleTimeout,
                            Duration renewOnAccessInterval, long maxRequestBodyBytes, Duration bodyReadTimeout,
-                           Duration healthProbeInterval) {
+                           Duration healthProbeInterval, Duration upgradeTimeout) {
 
     public static final Duration DEFAULT_PROXY_RESPONSE_TIMEOUT = Duration.ofSeconds(180);
     public static final Duration DEFAULT_PROXY_IDLE_TIMEOUT = Duration.ofHours(1);
     public static final long DEFAULT_MAX_REQUEST_BODY_BYTES = 1024 * 1024;
     public static final Duration DEFAULT_BODY_READ_TIMEOUT = Duration.ofSeconds(10);
     public static final Duration DEFAULT_HEALTH_PROBE_INTERVAL = Duration.ofSeconds(5);
+    public static final Duration DEFAULT_UPGRADE_TIMEOUT = Duration.ofSeconds(20);
 
     public HttpSettings {
         apiKey = apiKey == null || apiKey.isBlank() ? null : apiKey;
@@ -57,6 +60,7 @@ public record HttpSettings(String apiKey, List<String> corsAllowedOrigins, Strin
         maxRequestBodyBytes = maxRequestBodyBytes < 1 ? DEFAULT_MAX_REQUEST_BODY_BYTES : maxRequestBodyBytes;
         bodyReadTimeout = positiveOr(bodyReadTimeout, DEFAULT_BODY_READ_TIMEOUT);
         healthProbeInterval = positiveOr(healthProbeInterval, DEFAULT_HEALTH_PROBE_INTERVAL);
+        upgradeTimeout = positiveOr(upgradeTimeout, DEFAULT_UPGRADE_TIMEOUT);
     }
 
     private static Duration positiveOr(Duration value, Duration fallback) {
@@ -67,7 +71,7 @@ public record HttpSettings(String apiKey, List<String> corsAllowedOrigins, Strin
     public HttpSettings(String apiKey, List<String> corsAllowedOrigins, String eip, int limitConcurrency,
                         Duration idleTimeout, int acceptQueueSize, int maxRequestThreads) {
         this(apiKey, corsAllowedOrigins, eip, limitConcurrency, idleTimeout, acceptQueueSize, maxRequestThreads,
-            false, null, null, null, 0, null, null);
+            false, null, null, null, 0, null, null, null);
     }
 
     /** Upstream's defaults for everything but the three client-facing settings. */
@@ -83,28 +87,35 @@ public record HttpSettings(String apiKey, List<String> corsAllowedOrigins, Strin
     public HttpSettings withProxy(boolean requiresApiKey, Duration responseTimeout, Duration idle) {
         return new HttpSettings(apiKey, corsAllowedOrigins, eip, limitConcurrency, idleTimeout, acceptQueueSize,
             maxRequestThreads, requiresApiKey, responseTimeout, idle, renewOnAccessInterval, maxRequestBodyBytes,
-            bodyReadTimeout, healthProbeInterval);
+            bodyReadTimeout, healthProbeInterval, upgradeTimeout);
     }
 
     /** A copy where proxy traffic renews sandboxes at most once per {@code interval} each; null disables it. */
     public HttpSettings withRenewOnAccess(Duration interval) {
         return new HttpSettings(apiKey, corsAllowedOrigins, eip, limitConcurrency, idleTimeout, acceptQueueSize,
             maxRequestThreads, proxyRequiresApiKey, proxyResponseTimeout, proxyIdleTimeout, interval, maxRequestBodyBytes,
-            bodyReadTimeout, healthProbeInterval);
+            bodyReadTimeout, healthProbeInterval, upgradeTimeout);
     }
 
     /** A copy with other JSON body limits; 0 and null mean the defaults. */
     public HttpSettings withRequestBodies(long maxBytes, Duration readTimeout) {
         return new HttpSettings(apiKey, corsAllowedOrigins, eip, limitConcurrency, idleTimeout, acceptQueueSize,
             maxRequestThreads, proxyRequiresApiKey, proxyResponseTimeout, proxyIdleTimeout, renewOnAccessInterval,
-            maxBytes, readTimeout, healthProbeInterval);
+            maxBytes, readTimeout, healthProbeInterval, upgradeTimeout);
     }
 
     /** A copy that probes the runtime for {@code /health} every {@code interval}; null means the default. */
     public HttpSettings withHealthProbeInterval(Duration interval) {
         return new HttpSettings(apiKey, corsAllowedOrigins, eip, limitConcurrency, idleTimeout, acceptQueueSize,
             maxRequestThreads, proxyRequiresApiKey, proxyResponseTimeout, proxyIdleTimeout, renewOnAccessInterval,
-            maxRequestBodyBytes, bodyReadTimeout, interval);
+            maxRequestBodyBytes, bodyReadTimeout, interval, upgradeTimeout);
+    }
+
+    /** A copy whose WebSocket upgrades wait at most {@code timeout} for their backend; null means the default. */
+    public HttpSettings withUpgradeTimeout(Duration timeout) {
+        return new HttpSettings(apiKey, corsAllowedOrigins, eip, limitConcurrency, idleTimeout, acceptQueueSize,
+            maxRequestThreads, proxyRequiresApiKey, proxyResponseTimeout, proxyIdleTimeout, renewOnAccessInterval,
+            maxRequestBodyBytes, bodyReadTimeout, healthProbeInterval, timeout);
     }
 
     /**
