@@ -18,7 +18,11 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
+import java.util.Set;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 
@@ -27,13 +31,14 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
- * With the platform hung, WebSocket upgrades to the proxy cannot take the request threads: their
- * sandboxes are resolved off the Jetty threads, at most a quarter of the request threads' worth at
- * once (the others are refused with a JSON 503), each waited for a bounded time; {@code /health}
- * keeps answering throughout.
+ * With the platform hung, the proxy cannot take the request threads nor grow a thread per request:
+ * WebSocket upgrades resolve their sandbox off the Jetty threads, at most a quarter of the request
+ * threads' worth at once (the others are refused with a JSON 503), each waited for a bounded time;
+ * proxied HTTP requests wait for their sandbox at most as many at once as there are request
+ * threads. {@code /health} keeps answering throughout.
  */
 @Timeout(value = 90, unit = TimeUnit.SECONDS)
-class WebSocketUpgradeLimitApiTest {
+class ProxyUnderHungPlatformApiTest {
 
     private static final int REQUEST_THREADS = 16;
     private static final int CAP = REQUEST_THREADS / 4;
@@ -129,6 +134,52 @@ class WebSocketUpgradeLimitApiTest {
             assertTrue(threadsDuring - threadsBefore < upgrades / 2, "threads grew from " + threadsBefore + " to "
                 + threadsDuring + " for " + upgrades + " upgrades");
         } finally {
+            clients.forEach(RawHttp::close);
+        }
+    }
+
+    @Test
+    void proxiedRequestsToAHungPlatformWaitAtMostAsManyAsThereAreRequestThreads() throws Exception {
+        runtime.hang = new CountDownLatch(1);
+        int requests = 3 * REQUEST_THREADS;
+        ExecutorService readers = Executors.newFixedThreadPool(requests);
+        List<RawHttp> clients = new ArrayList<>();
+        try {
+            CountDownLatch refusals = new CountDownLatch(requests - REQUEST_THREADS);
+            List<Future<RawHttp.Response>> responses = new ArrayList<>();
+            for (int i = 0; i < requests; i++) {
+                RawHttp client = RawHttp.connect(api.port(), Duration.ofSeconds(30)).write("GET /v1/sandboxes/" + sandbox
+                    + "/proxy/8080/x HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n");
+                clients.add(client);
+                responses.add(readers.submit(() -> {
+                    RawHttp.Response response = client.read();
+                    refusals.countDown();
+                    return response;
+                }));
+            }
+            assertTrue(refusals.await(20, TimeUnit.SECONDS), "the requests beyond the cap were not refused at once");
+            List<RawHttp.Response> answered = new ArrayList<>();
+            for (Future<RawHttp.Response> response : responses) {
+                if (response.isDone()) {
+                    answered.add(response.get());
+                }
+            }
+            assertEquals(requests - REQUEST_THREADS, answered.size(), "answered while the platform hangs");
+            answered.forEach(response -> assertError(response, 503, "PROXY::TOO_MANY_PENDING"));
+            assertEquals(REQUEST_THREADS, runtime.waiting.get(), "exactly the capped lookups wait on the runtime");
+            long exchangeThreads = Thread.getAllStackTraces().keySet().stream()
+                .filter(thread -> thread.getName().matches("opensandbox-proxy-\\d+")).count();
+            assertTrue(exchangeThreads <= REQUEST_THREADS, exchangeThreads + " proxy threads for " + requests + " requests");
+            HttpResponse<String> health = HttpClient.newHttpClient().send(HttpRequest.newBuilder(
+                URI.create(api.base() + "/health")).timeout(Duration.ofSeconds(5)).build(), HttpResponse.BodyHandlers.ofString());
+            assertEquals(200, health.statusCode());
+
+            runtime.hang.countDown(); // the platform answers: the waiting requests go on (nothing listens on 8080)
+            for (Future<RawHttp.Response> response : responses) {
+                assertTrue(Set.of(502, 503).contains(response.get(20, TimeUnit.SECONDS).status()));
+            }
+        } finally {
+            readers.shutdownNow();
             clients.forEach(RawHttp::close);
         }
     }
