@@ -4,11 +4,12 @@ import ch.qos.logback.classic.Level;
 import ch.qos.logback.classic.Logger;
 import ch.qos.logback.classic.LoggerContext;
 import ch.qos.logback.classic.encoder.JsonEncoder;
-import ch.qos.logback.classic.encoder.PatternLayoutEncoder;
+import ch.qos.logback.classic.PatternLayout;
 import ch.qos.logback.classic.spi.ILoggingEvent;
 import ch.qos.logback.core.Appender;
 import ch.qos.logback.core.ConsoleAppender;
 import ch.qos.logback.core.encoder.Encoder;
+import ch.qos.logback.core.encoder.LayoutWrappingEncoder;
 import ch.qos.logback.core.rolling.FixedWindowRollingPolicy;
 import ch.qos.logback.core.rolling.RollingFileAppender;
 import ch.qos.logback.core.rolling.SizeBasedTriggeringPolicy;
@@ -17,6 +18,7 @@ import dev.opensandbox.server.config.LogSection;
 import org.slf4j.LoggerFactory;
 
 import java.io.IOException;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 
@@ -27,13 +29,19 @@ import java.nio.file.Path;
 final class Logging {
 
     static final String ACCESS_LOGGER = "dev.opensandbox.server.access";
-    private static final String PATTERN = "%-8level %d{yyyy-MM-dd HH:mm:ssZ} [%X{request_id:--}] %logger: %msg%n";
+    /** Upstream's layout, with the client-influenced parts written through {@link LogEscaping}. */
+    private static final String PATTERN =
+        "%-8level %d{yyyy-MM-dd HH:mm:ssZ} [%safeX{request_id:--}] %logger: %safeMsg%n%safeEx";
 
     private Logging() {
     }
 
     static void configure(LogSection log) {
-        LoggerContext context = (LoggerContext) LoggerFactory.getILoggerFactory();
+        configure((LoggerContext) LoggerFactory.getILoggerFactory(), log);
+    }
+
+    /** Configures {@code context} (the server's own, or a test's). */
+    static void configure(LoggerContext context, LogSection log) {
         context.reset();
         Logger root = context.getLogger(org.slf4j.Logger.ROOT_LOGGER_NAME);
         root.setLevel(Level.toLevel(log.logbackLevel(), Level.INFO));
@@ -61,9 +69,17 @@ final class Logging {
             encoder.start();
             return encoder;
         }
-        PatternLayoutEncoder encoder = new PatternLayoutEncoder();
+        PatternLayout layout = new PatternLayout();
+        layout.setContext(context);
+        layout.getInstanceConverterMap().put("safeMsg", LogEscaping.SafeMessage::new);
+        layout.getInstanceConverterMap().put("safeX", LogEscaping.SafeMdc::new);
+        layout.getInstanceConverterMap().put("safeEx", LogEscaping.SafeThrowable::new);
+        layout.setPattern(PATTERN);
+        layout.start();
+        LayoutWrappingEncoder<ILoggingEvent> encoder = new LayoutWrappingEncoder<>();
         encoder.setContext(context);
-        encoder.setPattern(PATTERN);
+        encoder.setCharset(StandardCharsets.UTF_8);
+        encoder.setLayout(layout);
         encoder.start();
         return encoder;
     }

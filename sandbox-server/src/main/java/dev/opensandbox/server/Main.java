@@ -159,7 +159,8 @@ public final class Main {
                 config.server().limitConcurrency().orElse(0), config.server().keepAliveTimeout(),
                 config.server().backlog(), config.server().threadPoolSize())
                 .withProxy(config.server().proxyRequiresApiKey(), null, null)
-                .withRenewOnAccess(config.renewIntent().enabled() ? config.renewIntent().minInterval() : null);
+                .withRenewOnAccess(config.renewIntent().enabled() ? config.renewIntent().minInterval() : null)
+                .withRequestBodies(config.server().maxRequestBodyBytes(), null);
             if (config.renewIntent().enabled()) {
                 LOG.info("renew-on-access: on (at most once per {} s per sandbox){}", config.renewIntent().minInterval()
                     .toSeconds(), config.renewIntent().redis().enabled()

@@ -121,7 +121,8 @@ final class ConfigParser {
                 t.optStringList("cors_allowed_origins").orElse(d.corsAllowedOrigins()),
                 t.seconds("sweep_interval_seconds", d.sweepInterval().toSeconds()),
                 t.bool("proxy_requires_api_key", d.proxyRequiresApiKey()),
-                t.bool("require_secure_access", d.requireSecureAccess()));
+                t.bool("require_secure_access", d.requireSecureAccess()),
+                t.longValue("max_request_body_bytes", d.maxRequestBodyBytes()));
     }
 
     private static DeploymentSection deployment(TableReader t) {

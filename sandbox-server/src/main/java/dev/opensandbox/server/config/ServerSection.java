@@ -29,6 +29,8 @@ import java.util.OptionalInt;
  *     other route ({@code proxy_requires_api_key}, default false, as upstream)
  * @param requireSecureAccess ours: every sandbox gets a secure-access token whatever its request
  *     says, so the proxy and the built-in execd require it ({@code require_secure_access}, default false)
+ * @param maxRequestBodyBytes ours: the largest JSON API request body, chunked or not ({@code
+ *     max_request_body_bytes}, ≥ 1, default 1 MiB); the proxy and the execd upload are not limited
  */
 public record ServerSection(
         String host,
@@ -45,12 +47,15 @@ public record ServerSection(
         List<String> corsAllowedOrigins,
         Duration sweepInterval,
         boolean proxyRequiresApiKey,
-        boolean requireSecureAccess) {
+        boolean requireSecureAccess,
+        long maxRequestBodyBytes) {
 
     static final List<String> LOOPS = List.of("auto", "uvloop", "asyncio");
     static final List<String> HTTPS = List.of("auto", "httptools", "h11");
     /** Minimum for {@code max_sandbox_timeout_seconds}, as upstream. */
     static final long MIN_MAX_SANDBOX_TIMEOUT_SECONDS = 60;
+    /** Default of {@code max_request_body_bytes}: create bodies are a few KiB. */
+    static final long DEFAULT_MAX_REQUEST_BODY_BYTES = 1024 * 1024;
 
     public ServerSection {
         Check.notBlank("server.host", host);
@@ -79,12 +84,13 @@ public record ServerSection(
             }
         }
         Check.seconds("server.sweep_interval_seconds", sweepInterval, 1);
+        Check.atLeast("server.max_request_body_bytes", maxRequestBodyBytes, 1);
     }
 
     static ServerSection defaults() {
         return new ServerSection("0.0.0.0", 8080, Duration.ofSeconds(30), OptionalInt.of(1024), 2048, 200,
                 "auto", "auto", Optional.empty(), Optional.empty(), Optional.empty(), List.of("*"),
-                Duration.ofSeconds(10), false, false);
+                Duration.ofSeconds(10), false, false, DEFAULT_MAX_REQUEST_BODY_BYTES);
     }
 
     /** True when a non-blank API key is configured, so requests must carry it. */
@@ -101,6 +107,6 @@ public record ServerSection(
     public ServerSection withApiKey(Optional<String> key) {
         return new ServerSection(host, port, keepAliveTimeout, limitConcurrency, backlog, threadPoolSize, loop, http,
                 key, eip, maxSandboxTimeout, corsAllowedOrigins, sweepInterval, proxyRequiresApiKey,
-                requireSecureAccess);
+                requireSecureAccess, maxRequestBodyBytes);
     }
 }

@@ -63,6 +63,8 @@ public final class ApiServer implements AutoCloseable {
     private final Javalin app;
     private final Filters filters;
     private final ConcurrencyLimit concurrency;
+    private final RequestBodies bodies;
+    private final HealthProbe health;
     private final java.time.Clock clock;
     private final List<String> routes = new java.util.ArrayList<>();
     private final ReverseProxy proxy;
@@ -93,12 +95,15 @@ public final class ApiServer implements AutoCloseable {
             .configure(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES, false);
         this.filters = new Filters(settings);
         this.concurrency = new ConcurrencyLimit(settings.limitConcurrency());
+        this.bodies = new RequestBodies(settings.maxRequestBodyBytes(), settings.bodyReadTimeout());
+        this.health = new HealthProbe(sandboxes.runtime(), clock, settings.healthProbeInterval());
         ProxyTargets proxyTargets = new ProxyTargets(sandboxes, settings.renewOnAccessInterval() == null ? null
             : new AccessRenewals(sandboxes, settings.renewOnAccessInterval(), runner::execute, clock));
         this.execdWorkers = builtInExecd ? ThreadPools.virtualOrCached("opensandbox-execd-") : null;
         this.execd = builtInExecd ? new BuiltInExecd(sandboxes, clock, execdWorkers) : null;
         this.proxy = new ReverseProxy(proxyTargets, settings, execd);
-        this.webSocketProxy = new WebSocketProxy(proxyTargets, proxy.client(), proxy.watchdog());
+        this.webSocketProxy = new WebSocketProxy(proxyTargets, proxy.client(), proxy.watchdog(),
+            settings.maxPendingUpgrades(), settings.upgradeTimeout());
         this.app = Javalin.create(config -> {
             config.showJavalinBanner = false;
             config.useVirtualThreads = false;
@@ -106,6 +111,7 @@ public final class ApiServer implements AutoCloseable {
             config.http.defaultContentType = "application/json";
             config.jetty.threadPool = new org.eclipse.jetty.util.thread.QueuedThreadPool(settings.maxRequestThreads(), 8);
             config.jetty.modifyServer(server -> {
+                server.setErrorHandler(new JsonErrorHandler(mapper));
                 for (org.eclipse.jetty.server.Connector connector : server.getConnectors()) {
                     if (connector instanceof org.eclipse.jetty.server.ServerConnector serverConnector) {
                         serverConnector.setIdleTimeout(settings.idleTimeout().toMillis());
@@ -113,6 +119,14 @@ public final class ApiServer implements AutoCloseable {
                     }
                 }
             });
+            // Dispatch as soon as the headers are in: a body that never comes is then answered by RequestBodies'
+            // short read timeout (or refused at once when its declared length is too large), not held by Jetty
+            // until the connection's idle timeout.
+            config.jetty.modifyHttpConfiguration(http -> {
+                http.setDelayDispatchUntilContent(false);
+                http.addCustomizer(new MethodOverride());
+            });
+            config.jetty.modifyServletContextHandler(context -> context.setErrorHandler(new JsonErrorHandler(mapper)));
             config.jetty.modifyWebSocketServletFactory(factory -> {
                 // Only the proxy serves WebSockets: relay whole messages of any reasonable size, and let
                 // quiet connections live as long as the proxy's idle limit (Jetty's default is 30 s).
@@ -129,6 +143,11 @@ public final class ApiServer implements AutoCloseable {
         registerErrors();
     }
 
+    /** What {@code /health} reports, for tests to probe on demand. */
+    HealthProbe health() {
+        return health;
+    }
+
     /** The Javalin instance, for starting and for tests. */
     public Javalin javalin() {
         return app;
@@ -136,6 +155,7 @@ public final class ApiServer implements AutoCloseable {
 
     public ApiServer start(String host, int port) {
         app.start(host, port);
+        health.start();
         LOG.info("Lifecycle API listening on {}:{} (runtime calls on {})", host, app.port(),
             runner.usesVirtualThreads() ? "virtual threads" : "a bounded thread pool");
         return this;
@@ -147,7 +167,9 @@ public final class ApiServer implements AutoCloseable {
 
     @Override
     public void close() {
+        health.close();
         app.stop();
+        webSocketProxy.close();
         proxy.close();
         if (execd != null) {
             execd.close();
@@ -187,14 +209,15 @@ public final class ApiServer implements AutoCloseable {
         app.wsAfterUpgrade(filters::clearMdc);
     }
 
-    /** Runs a check before a WebSocket upgrade; a rejection answers JSON and cancels the upgrade. */
+    /** Runs a check before a WebSocket upgrade; any failure answers JSON and cancels the upgrade. */
     private void guardUpgrade(Context ctx, Handler check) throws Exception {
         try {
             check.handle(ctx);
-        } catch (ErrorResponses.ApiRejection e) {
+        } catch (RuntimeException e) {
             ctx.skipRemainingHandlers();
-            byte[] body = mapper.writeValueAsBytes(new Responses.ErrorBody(e.code, e.getMessage()));
-            ctx.res().setStatus(e.status);
+            ErrorResponses.Answer answer = ErrorResponses.answer(ctx, e);
+            byte[] body = mapper.writeValueAsBytes(new Responses.ErrorBody(answer.code(), answer.message()));
+            ctx.res().setStatus(answer.status());
             ctx.res().setContentType("application/json");
             ctx.res().setContentLength(body.length);
             ctx.res().getOutputStream().write(body);
@@ -206,10 +229,9 @@ public final class ApiServer implements AutoCloseable {
     private void registerErrors() {
         app.exception(HttpResponseException.class, (e, ctx) -> {
             int status = e.getStatus();
-            String code = status == 404 ? "GENERAL::NOT_FOUND" : status == 405 ? "GENERAL::METHOD_NOT_ALLOWED"
-                : ErrorCodes.UNKNOWN;
-            String message = status == 404 ? "Not Found" : status == 405 ? "Method Not Allowed" : e.getMessage();
-            ErrorResponses.write(ctx, status, code, message);
+            // Routing misses say only "Not Found" / "Method Not Allowed", as upstream.
+            boolean routing = status == 404 || status == 405;
+            ErrorResponses.write(ctx, status, HttpErrors.code(status), HttpErrors.message(status, routing ? null : e.getMessage()));
         });
         app.exception(Exception.class, (e, ctx) -> ErrorResponses.write(ctx, e));
     }
@@ -232,7 +254,10 @@ public final class ApiServer implements AutoCloseable {
     }
 
     private void registerRoutes() {
-        rootRoute(HandlerType.GET, "/health", ctx -> ctx.json(new Responses.HealthBody("healthy")));
+        rootRoute(HandlerType.GET, "/health", ctx -> {
+            HealthProbe.Status status = health.status();
+            ctx.status(status.healthy() ? 200 : 503).json(Responses.HealthBody.of(status));
+        });
         rootRoute(HandlerType.GET, "/openapi.json", this::openApi);
 
         route(HandlerType.POST, "/sandboxes", ctx -> {
@@ -280,7 +305,7 @@ public final class ApiServer implements AutoCloseable {
 
         route(HandlerType.POST, "/sandboxes/{sandboxId}/snapshots", ctx -> {
             SandboxId id = sandboxId(ctx);
-            String name = Requests.snapshotName(ctx.body().isBlank() ? null : body(ctx));
+            String name = Requests.snapshotName(bodyText(ctx).isBlank() ? null : body(ctx));
             async(ctx, () -> snapshots.create(id, name), (c, snapshot) -> c.status(202)
                 .header("Location", "/v1/snapshots/" + snapshot.id())
                 .json(Responses.SnapshotBody.of(snapshot)));
@@ -474,8 +499,13 @@ public final class ApiServer implements AutoCloseable {
             sandboxes.runtime().capabilities().errorNamespace() + "::SANDBOX_NOT_FOUND", "Sandbox " + raw + " not found."));
     }
 
+    /** The JSON API body as text, read within the size and time limits (see {@link RequestBodies}). */
+    String bodyText(Context ctx) {
+        return new String(bodies.read(ctx), java.nio.charset.StandardCharsets.UTF_8);
+    }
+
     JsonNode body(Context ctx) {
-        String text = ctx.body();
+        String text = bodyText(ctx);
         if (text.isBlank()) {
             throw JsonObject.invalid("body", "Field required");
         }

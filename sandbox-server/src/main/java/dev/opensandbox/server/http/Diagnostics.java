@@ -1,5 +1,7 @@
 package dev.opensandbox.server.http;
 
+import dev.opensandbox.core.ErrorCodes;
+import dev.opensandbox.core.InvalidRequestException;
 import dev.opensandbox.core.NotFoundException;
 import dev.opensandbox.core.Sandbox;
 import dev.opensandbox.core.SandboxId;
@@ -37,7 +39,7 @@ final class Diagnostics {
         int tail = QueryParams.longParam(ctx, "tail", 1, 10_000, 100L).intValue();
         rejectScope(ctx);
         SandboxId id = api.sandboxId(ctx);
-        Instant since = clock.instant().minus(parseSince(ctx.queryParam("since")));
+        Instant since = sinceInstant(parseSince(ctx.queryParam("since")), clock.instant());
         api.async(ctx, () -> logsText(id, tail, since), (c, text) -> text(c, text, true));
     }
 
@@ -150,6 +152,10 @@ final class Diagnostics {
         ctx.contentType("text/plain; charset=utf-8").result(text);
     }
 
+    /**
+     * {@code since} as a duration: {@code 30s}, {@code 10m}, {@code 1h}, {@code 2d}; anything else
+     * means 10 minutes, as upstream. An amount beyond what a duration holds is a 400.
+     */
     static Duration parseSince(String since) {
         if (since == null) {
             return DEFAULT_SINCE;
@@ -158,12 +164,22 @@ final class Diagnostics {
         if (!m.matches()) {
             return DEFAULT_SINCE;
         }
-        long amount = Long.parseLong(m.group(1));
-        return switch (m.group(2).toLowerCase(Locale.ROOT)) {
-            case "s" -> Duration.ofSeconds(amount);
-            case "m" -> Duration.ofMinutes(amount);
-            case "h" -> Duration.ofHours(amount);
-            default -> Duration.ofDays(amount);
+        long unitSeconds = switch (m.group(2).toLowerCase(Locale.ROOT)) {
+            case "s" -> 1;
+            case "m" -> 60;
+            case "h" -> 3600;
+            default -> 86_400;
         };
+        try {
+            return Duration.ofSeconds(Math.multiplyExact(Long.parseLong(m.group(1)), unitSeconds));
+        } catch (NumberFormatException | ArithmeticException e) {
+            throw new InvalidRequestException(ErrorCodes.INVALID_PARAMETER,
+                "since " + since.strip() + " is too large: at most " + Long.MAX_VALUE / unitSeconds + m.group(2) + ".");
+        }
+    }
+
+    /** {@code now - since}, but never before the epoch: a longer look back simply means every log line. */
+    static Instant sinceInstant(Duration since, Instant now) {
+        return since.getSeconds() >= now.getEpochSecond() ? Instant.EPOCH : now.minus(since);
     }
 }

@@ -27,8 +27,18 @@ final class ErrorResponses {
         return ErrorStatus.of(kind);
     }
 
+    /** What an error answers: its status, code and message. */
+    record Answer(int status, String code, String message) {
+    }
+
     /** Writes the response for any throwable that escaped a handler. */
     static void write(Context ctx, Throwable error) {
+        Answer answer = answer(ctx, error);
+        write(ctx, answer.status(), answer.code(), answer.message());
+    }
+
+    /** The answer to any throwable (logged as {@link #write} logs it), for callers that write it themselves. */
+    static Answer answer(Context ctx, Throwable error) {
         Throwable cause = unwrap(error);
         if (cause instanceof SandboxException e) {
             if (status(e.kind()) >= 500) {
@@ -36,15 +46,13 @@ final class ErrorResponses {
             } else {
                 LOG.info("{} {} rejected: {} {}", ctx.method(), ctx.path(), e.code(), e.getMessage());
             }
-            write(ctx, status(e.kind()), e.code(), e.getMessage());
-            return;
+            return new Answer(status(e.kind()), e.code(), e.getMessage());
         }
         if (cause instanceof ApiRejection rejection) {
-            write(ctx, rejection.status, rejection.code, rejection.getMessage());
-            return;
+            return new Answer(rejection.status, rejection.code, rejection.getMessage());
         }
         LOG.error("{} {} failed unexpectedly", ctx.method(), ctx.path(), cause);
-        write(ctx, 500, ErrorCodes.UNKNOWN, UNEXPECTED_MESSAGE);
+        return new Answer(500, ErrorCodes.UNKNOWN, UNEXPECTED_MESSAGE);
     }
 
     static void write(Context ctx, int status, String code, String message) {

@@ -98,6 +98,10 @@ final class JsonObject {
     static Long toInteger(JsonNode value, String path) {
         try {
             if (value.isIntegralNumber()) {
+                if (!value.canConvertToLong()) {
+                    // longValue() would keep the low 64 bits: 2^64 + 100 must not read as 100.
+                    throw invalid(path, "Input should be a valid integer, the number is outside the 64-bit range");
+                }
                 return value.longValue();
             }
             if (value.isNumber()) {

@@ -153,6 +153,10 @@ final class ProxyHeaders {
                 return merged;
             });
         }
+        List<String> override = MethodOverride.removed(request);
+        if (!override.isEmpty()) {
+            headers.put(MethodOverride.HEADER, override);
+        }
         return headers;
     }
 }

@@ -1,7 +1,9 @@
 package dev.opensandbox.server.http;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.opensandbox.core.ErrorCodes;
 import dev.opensandbox.core.ImageSpec;
+import dev.opensandbox.core.InvalidRequestException;
 import dev.opensandbox.core.NetworkPolicy;
 import dev.opensandbox.core.Platform;
 import dev.opensandbox.core.RegistryAuth;
@@ -136,19 +138,33 @@ final class Requests {
         return patch;
     }
 
+    /**
+     * The requested expiry. Any time RFC 3339 can write parses (the core then checks it is in the
+     * future and not too far ahead); a time it cannot write (past year 9999, before 1970, numbers
+     * beyond any instant) is a 400 {@code INVALID_EXPIRATION}, as the core's other expiry rules.
+     */
     static Instant renewExpiration(JsonNode body) {
         JsonObject json = JsonObject.of(body, "body");
+        String field = json.at("expiresAt");
         JsonNode value = json.field("expiresAt");
         if (value == null) {
-            throw JsonObject.invalid(json.at("expiresAt"), "Field required");
+            throw JsonObject.invalid(field, "Field required");
         }
+        Instant expiresAt;
         if (value.isNumber()) {
-            return Times.fromEpoch(value.decimalValue());
+            expiresAt = value.isFloatingPointNumber() && !value.isBigDecimal()
+                ? Times.fromEpoch(value.doubleValue()) : Times.fromEpoch(value.decimalValue());
+        } else if (value.isTextual()) {
+            expiresAt = Times.parse(value.textValue(), field);
+        } else {
+            throw JsonObject.invalid(field, "Input should be a valid datetime");
         }
-        if (!value.isTextual()) {
-            throw JsonObject.invalid(json.at("expiresAt"), "Input should be a valid datetime");
+        if (!Times.isWritable(expiresAt)) {
+            throw new InvalidRequestException(ErrorCodes.INVALID_EXPIRATION, field + " must be between "
+                + Times.format(Instant.EPOCH) + " and " + Times.format(Times.LAST_WRITABLE.truncatedTo(
+                    java.time.temporal.ChronoUnit.SECONDS)) + " (got " + value + ").");
         }
-        return Times.parse(value.textValue(), json.at("expiresAt"));
+        return expiresAt;
     }
 
     /** The optional snapshot name; {@code ""} is a 422 as upstream. */

@@ -104,6 +104,12 @@ final class Responses {
         }
     }
 
-    record HealthBody(String status) {
+    /** {@code {"status":"healthy"}} as upstream; when unhealthy also the {@code code} and {@code message} of the failure. */
+    @JsonInclude(JsonInclude.Include.NON_NULL)
+    record HealthBody(String status, String code, String message) {
+        static HealthBody of(HealthProbe.Status health) {
+            return health.healthy() ? new HealthBody("healthy", null, null)
+                : new HealthBody("unhealthy", health.code(), health.message());
+        }
     }
 }

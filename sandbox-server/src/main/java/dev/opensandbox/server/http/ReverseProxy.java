@@ -35,6 +35,7 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 
@@ -67,6 +68,8 @@ final class ReverseProxy implements AutoCloseable {
     private final HttpClient client;
     private final ExecutorService exchanges;
     private final ScheduledExecutorService watchdog;
+    /** Exchanges looking up their sandbox right now, at most {@code maxRequestThreads}. */
+    private final Semaphore lookups;
 
     private final BuiltInExecd execd;
 
@@ -75,6 +78,7 @@ final class ReverseProxy implements AutoCloseable {
         this.settings = settings;
         this.execd = execd;
         this.exchanges = ThreadPools.virtualOrCached("opensandbox-proxy-");
+        this.lookups = new Semaphore(settings.maxRequestThreads());
         this.client = HttpClient.newBuilder()
             .version(HttpClient.Version.HTTP_1_1) // plain http to sandboxes; never an h2c upgrade attempt
             .connectTimeout(CONNECT_TIMEOUT)
@@ -114,9 +118,15 @@ final class ReverseProxy implements AutoCloseable {
         forwarded.put("X-Forwarded-Host", req.getHeader("Host"));
         forwarded.put("X-Forwarded-For", req.getRemoteAddr());
 
+        boolean builtIn = execd != null && target.port() == BuiltInExecd.PORT;
+        // Each exchange has a thread of its own for as long as it streams; only the sandbox lookup is
+        // capped, so that a hung platform cannot grow a thread per proxied request.
+        if (!builtIn && !lookups.tryAcquire()) {
+            throw new ErrorResponses.ApiRejection(503, "PROXY::TOO_MANY_PENDING", settings.maxRequestThreads()
+                + " proxied requests are waiting for their sandbox already (the platform is slow to answer); retry later.");
+        }
         CompletableFuture<Void> done = new CompletableFuture<>();
         ctx.future(() -> done);
-        boolean builtIn = execd != null && target.port() == BuiltInExecd.PORT;
         exchanges.execute(() -> {
             if (requestId != null) {
                 MDC.put(Filters.MDC_REQUEST_ID, requestId);
@@ -153,8 +163,13 @@ final class ReverseProxy implements AutoCloseable {
         URI uri;
         HttpResponse<InputStream> response;
         try {
-            targets.checkAccess(target.id(), token);
-            Endpoint endpoint = targets.resolve(target);
+            Endpoint endpoint;
+            try {
+                targets.checkAccess(target.id(), token);
+                endpoint = targets.resolve(target);
+            } finally {
+                lookups.release();
+            }
             uri = ProxyTargets.backendUri("http", endpoint, target);
             HttpRequest request = buildRequest(req, uri, ProxyHeaders.toBackend(inbound, endpoint.headers(), forwarded, false));
             response = client.send(request, HttpResponse.BodyHandlers.ofInputStream());

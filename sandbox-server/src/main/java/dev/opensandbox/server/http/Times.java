@@ -83,10 +83,44 @@ final class Times {
             field + ": Input should be a valid datetime (got '" + value + "').");
     }
 
+    /**
+     * Epoch seconds (milliseconds above {@value #MAX_EPOCH_SECONDS}) to an instant. Numbers beyond
+     * what an {@link Instant} holds give {@link Instant#MIN} or {@link Instant#MAX}, so that callers
+     * refuse them with {@link #isWritable} like any other out-of-range time, never with an overflow.
+     */
     static Instant fromEpoch(BigDecimal epoch) {
         BigDecimal seconds = epoch.abs().compareTo(BigDecimal.valueOf(MAX_EPOCH_SECONDS)) > 0
             ? epoch.movePointLeft(3) : epoch;
-        BigDecimal micros = seconds.movePointRight(6).setScale(0, java.math.RoundingMode.FLOOR);
-        return Instant.EPOCH.plus(micros.longValueExact(), ChronoUnit.MICROS);
+        if (seconds.compareTo(BigDecimal.valueOf(Instant.MAX.getEpochSecond())) > 0) {
+            return Instant.MAX;
+        }
+        if (seconds.compareTo(BigDecimal.valueOf(Instant.MIN.getEpochSecond())) < 0) {
+            return Instant.MIN;
+        }
+        BigDecimal whole = seconds.setScale(0, java.math.RoundingMode.FLOOR);
+        long micros = seconds.subtract(whole).movePointRight(6).setScale(0, java.math.RoundingMode.FLOOR).longValue();
+        return Instant.ofEpochSecond(whole.longValueExact()).plus(micros, ChronoUnit.MICROS);
     }
+
+    /** A JSON number as epoch seconds or milliseconds; infinities (from {@code 1e999}) give MIN or MAX. */
+    static Instant fromEpoch(double epoch) {
+        if (Double.isNaN(epoch)) {
+            return Instant.MIN;
+        }
+        if (Double.isInfinite(epoch)) {
+            return epoch > 0 ? Instant.MAX : Instant.MIN;
+        }
+        return fromEpoch(BigDecimal.valueOf(epoch));
+    }
+
+    /**
+     * Whether {@link #format} writes this instant as RFC 3339: years 1970 to 9999. (Earlier years
+     * are writable too, but no timestamp the API takes may lie before the epoch.)
+     */
+    static boolean isWritable(Instant instant) {
+        return !instant.isBefore(Instant.EPOCH) && !instant.isAfter(LAST_WRITABLE);
+    }
+
+    /** The last instant {@link #format} writes with a four-digit year. */
+    static final Instant LAST_WRITABLE = Instant.parse("9999-12-31T23:59:59.999999Z");
 }

@@ -8,19 +8,26 @@ import io.javalin.websocket.WsContext;
 import jakarta.servlet.http.HttpServletRequest;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import org.slf4j.MDC;
 
 import java.io.ByteArrayOutputStream;
 import java.net.URI;
 import java.net.http.HttpClient;
+import java.net.http.HttpTimeoutException;
 import java.net.http.WebSocket;
 import java.net.http.WebSocketHandshakeException;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Enumeration;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.Semaphore;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ScheduledExecutorService;
@@ -54,17 +61,35 @@ final class WebSocketProxy {
     private final HttpClient client;
     private final ScheduledExecutorService timers;
     private final Map<String, Relay> relays = new ConcurrentHashMap<>();
+    private final int maxPending;
+    private final Semaphore pending;
+    private final Duration upgradeTimeout;
+    /** Where upgrades are prepared; at most {@code maxPending} tasks at once (each holds a permit). */
+    private final ExecutorService upgrades = ThreadPools.virtualOrCached("opensandbox-ws-upgrade-");
 
-    WebSocketProxy(ProxyTargets targets, HttpClient client, ScheduledExecutorService timers) {
+    /**
+     * @param maxPending     upgrades prepared at once, at most
+     * @param upgradeTimeout how long a Jetty thread waits for one
+     */
+    WebSocketProxy(ProxyTargets targets, HttpClient client, ScheduledExecutorService timers, int maxPending,
+                   Duration upgradeTimeout) {
         this.targets = targets;
         this.client = client;
         this.timers = timers;
+        this.maxPending = maxPending;
+        this.pending = new Semaphore(maxPending);
+        this.upgradeTimeout = upgradeTimeout;
     }
 
     /**
      * {@code wsBeforeUpgrade} for the proxy paths (after the request-id and API-key rules): checks
-     * the secure-access token, resolves the target and connects the backend. Blocks this Jetty
-     * thread for at most the connect timeout.
+     * the secure-access token, resolves the target and connects the backend. That work runs on a
+     * thread of its own, never on the Jetty thread, which waits for it at most the upgrade timeout
+     * (then the client is closed with 1011 and a late backend is dropped). At most
+     * {@code maxPending} upgrades are prepared at once, until their work ends, however long a
+     * hung platform holds it; beyond that the upgrade is refused with a JSON 503
+     * {@code PROXY::TOO_MANY_UPGRADES}, so a flood of upgrades cannot take the request threads
+     * that {@code /health} and the API need.
      */
     void beforeUpgrade(Context ctx) {
         HttpServletRequest req = ctx.req();
@@ -77,63 +102,114 @@ final class WebSocketProxy {
             relay.fail(INTERNAL_ERROR, reason(e));
             return;
         }
-        // Credentials refuse the upgrade itself (ApiRejection → JSON 401 written by ApiServer).
-        targets.checkAccess(target.id(), req.getHeader(ProxyTargets.SECURE_ACCESS_HEADER));
+        if (!pending.tryAcquire()) {
+            throw new ErrorResponses.ApiRejection(503, "PROXY::TOO_MANY_UPGRADES", maxPending
+                + " WebSocket upgrades are being prepared already (their sandboxes are slow to resolve); retry later.");
+        }
+        Handshake handshake = new Handshake(req.getHeader(ProxyTargets.SECURE_ACCESS_HEADER),
+            ProxyHeaders.withRequestId(ProxyHeaders.of(req), ctx.attribute(Filters.MDC_REQUEST_ID)),
+            req.getHeader("Origin"), offeredSubprotocols(req), ctx.attribute(Filters.MDC_REQUEST_ID));
+        CompletableFuture<WebSocket> backend;
         try {
-            Endpoint endpoint = targets.resolve(target);
-            URI uri = ProxyTargets.backendUri("ws", endpoint, target);
-            WebSocket.Builder builder = client.newWebSocketBuilder().connectTimeout(ReverseProxy.CONNECT_TIMEOUT);
-            for (Map.Entry<String, String> header : ProxyHeaders.toBackend(
-                ProxyHeaders.withRequestId(ProxyHeaders.of(req), ctx.attribute(Filters.MDC_REQUEST_ID)), endpoint.headers(),
-                Map.of(), true)) {
-                header(builder, header.getKey(), header.getValue());
-            }
-            String origin = req.getHeader("Origin");
-            if (origin != null) {
-                header(builder, "Origin", origin);
-            }
-            List<String> offered = offeredSubprotocols(req);
-            if (!offered.isEmpty()) {
-                builder.subprotocols(offered.get(0), offered.subList(1, offered.size()).toArray(new String[0]));
-            }
-            WebSocket backend = builder.buildAsync(uri, relay).get(ReverseProxy.CONNECT_TIMEOUT.toSeconds() + 5,
-                TimeUnit.SECONDS);
-            relay.backend = backend;
-            String chosen = backend.getSubprotocol();
-            // Javalin pre-selects the client's first offer; Jetty accepts what this header says.
-            ctx.res().setHeader("Sec-WebSocket-Protocol", chosen == null || chosen.isEmpty() ? null : chosen);
-            // If the client never completes the upgrade, do not keep the backend open.
-            timers.schedule(() -> {
-                if (relay.client == null) {
-                    backend.abort();
-                }
-            }, 30, TimeUnit.SECONDS);
-        } catch (SandboxException e) {
-            relay.fail(INTERNAL_ERROR, reason(e));
-        } catch (ErrorResponses.ApiRejection e) {
-            relay.fail(INTERNAL_ERROR, e.code + ": " + e.getMessage());
-        } catch (ExecutionException e) {
-            Throwable cause = e.getCause();
-            if (cause instanceof WebSocketHandshakeException handshake) {
-                LOG.info("proxy ws: {} port {} refused the handshake with HTTP {}", target.id(), target.port(),
-                    handshake.getResponse().statusCode());
-                relay.fail(POLICY_VIOLATION, "");
-            } else if (ReverseProxy.isUnreachable(cause)) {
-                relay.fail(INTERNAL_ERROR, "PROXY::BACKEND_UNREACHABLE: nothing accepts connections on port "
-                    + target.port());
-            } else {
-                LOG.info("proxy ws: {} port {} failed: {}", target.id(), target.port(), ReverseProxy.describe(cause));
-                relay.fail(INTERNAL_ERROR, "PROXY::BACKEND_ERROR: " + ReverseProxy.describe(cause));
-            }
+            backend = CompletableFuture.supplyAsync(() -> prepare(target, handshake), upgrades)
+                .thenCompose(prepared -> prepared.builder().buildAsync(prepared.uri(), relay));
+        } catch (RejectedExecutionException e) {
+            pending.release();
+            throw new ErrorResponses.ApiRejection(503, "PROXY::INTERRUPTED", "The server is shutting down.");
+        }
+        backend.whenComplete((ws, error) -> pending.release());
+        WebSocket connected;
+        try {
+            connected = backend.get(upgradeTimeout.toMillis(), TimeUnit.MILLISECONDS);
         } catch (TimeoutException e) {
-            relay.fail(INTERNAL_ERROR, "PROXY::BACKEND_TIMEOUT: no WebSocket handshake from port " + target.port());
+            backend.thenAccept(WebSocket::abort); // nobody is left to relay to a backend that connects late
+            LOG.info("proxy ws: {} port {} not ready within {}", target.id(), target.port(), upgradeTimeout);
+            relay.fail(INTERNAL_ERROR, "PROXY::UPGRADE_TIMEOUT: sandbox " + target.id() + " port " + target.port()
+                + " was not reachable within " + upgradeTimeout.toSeconds() + " s");
+            return;
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             relay.fail(INTERNAL_ERROR, "PROXY::INTERRUPTED");
-        } catch (RuntimeException e) {
-            LOG.warn("proxy ws: {} port {} failed unexpectedly", target.id(), target.port(), e);
+            return;
+        } catch (ExecutionException e) {
+            failed(target, relay, e.getCause());
+            return;
+        }
+        relay.backend = connected;
+        String chosen = connected.getSubprotocol();
+        // Javalin pre-selects the client's first offer; Jetty accepts what this header says.
+        ctx.res().setHeader("Sec-WebSocket-Protocol", chosen == null || chosen.isEmpty() ? null : chosen);
+        // If the client never completes the upgrade, do not keep the backend open.
+        timers.schedule(() -> {
+            if (relay.client == null) {
+                connected.abort();
+            }
+        }, 30, TimeUnit.SECONDS);
+    }
+
+    /** What the upgrade takes from the client's request, read on the Jetty thread. */
+    private record Handshake(String token, Map<String, List<String>> headers, String origin, List<String> offered,
+                             String requestId) {
+    }
+
+    /** The backend's address and a builder with the client's headers and subprotocols. */
+    private record Prepared(URI uri, WebSocket.Builder builder) {
+    }
+
+    /** Off the Jetty thread: the access check, the sandbox lookup (which may wait on the platform), the backend's headers. */
+    private Prepared prepare(ProxyTargets.Target target, Handshake handshake) {
+        if (handshake.requestId() != null) {
+            MDC.put(Filters.MDC_REQUEST_ID, handshake.requestId());
+        }
+        try {
+            targets.checkAccess(target.id(), handshake.token());
+            Endpoint endpoint = targets.resolve(target);
+            URI uri = ProxyTargets.backendUri("ws", endpoint, target);
+            WebSocket.Builder builder = client.newWebSocketBuilder().connectTimeout(ReverseProxy.CONNECT_TIMEOUT);
+            for (Map.Entry<String, String> header : ProxyHeaders.toBackend(handshake.headers(), endpoint.headers(),
+                Map.of(), true)) {
+                header(builder, header.getKey(), header.getValue());
+            }
+            if (handshake.origin() != null) {
+                header(builder, "Origin", handshake.origin());
+            }
+            List<String> offered = handshake.offered();
+            if (!offered.isEmpty()) {
+                builder.subprotocols(offered.get(0), offered.subList(1, offered.size()).toArray(new String[0]));
+            }
+            return new Prepared(uri, builder);
+        } finally {
+            MDC.remove(Filters.MDC_REQUEST_ID);
+        }
+    }
+
+    /** A failed preparation: credentials refuse the upgrade itself (JSON 401), anything else closes the client. */
+    private void failed(ProxyTargets.Target target, Relay relay, Throwable cause) {
+        if (cause instanceof ErrorResponses.ApiRejection rejection) {
+            throw rejection;
+        }
+        if (cause instanceof SandboxException e) {
+            relay.fail(INTERNAL_ERROR, reason(e));
+        } else if (cause instanceof WebSocketHandshakeException handshake) {
+            LOG.info("proxy ws: {} port {} refused the handshake with HTTP {}", target.id(), target.port(),
+                handshake.getResponse().statusCode());
+            relay.fail(POLICY_VIOLATION, "");
+        } else if (cause instanceof HttpTimeoutException) {
+            relay.fail(INTERNAL_ERROR, "PROXY::BACKEND_TIMEOUT: no WebSocket handshake from port " + target.port());
+        } else if (ReverseProxy.isUnreachable(cause)) {
+            relay.fail(INTERNAL_ERROR, "PROXY::BACKEND_UNREACHABLE: nothing accepts connections on port "
+                + target.port());
+        } else if (cause instanceof java.io.IOException) {
+            LOG.info("proxy ws: {} port {} failed: {}", target.id(), target.port(), ReverseProxy.describe(cause));
+            relay.fail(INTERNAL_ERROR, "PROXY::BACKEND_ERROR: " + ReverseProxy.describe(cause));
+        } else {
+            LOG.warn("proxy ws: {} port {} failed unexpectedly", target.id(), target.port(), cause);
             relay.fail(INTERNAL_ERROR, "GENERAL::UNKNOWN_ERROR");
         }
+    }
+
+    void close() {
+        upgrades.shutdownNow();
     }
 
     /** The client side: Javalin's handlers for one proxy path. */

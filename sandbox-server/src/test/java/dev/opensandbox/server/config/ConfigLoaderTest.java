@@ -128,6 +128,17 @@ class ConfigLoaderTest {
     }
 
     @Test
+    void theJsonBodyLimitIsOneMebibyteUnlessSetAndAtLeastOneByte() throws IOException {
+        assertEquals(1024 * 1024, load(DOCKER).config().server().maxRequestBodyBytes());
+        ServerConfig c = load("[server]\nmax_request_body_bytes = 65536\n" + DOCKER).config();
+        assertEquals(65536, c.server().maxRequestBodyBytes());
+        assertEquals(65536, c.server().withApiKey(Optional.of("k")).maxRequestBodyBytes(), "kept by the env override");
+        ConfigException e = assertThrows(ConfigException.class,
+            () -> load("[server]\nmax_request_body_bytes = 0\n" + DOCKER));
+        assertTrue(e.getMessage().contains("server.max_request_body_bytes"), e.getMessage());
+    }
+
+    @Test
     void minimalFileGetsEveryUpstreamDefault() throws IOException {
         ServerConfig c = load(DOCKER).config();
 

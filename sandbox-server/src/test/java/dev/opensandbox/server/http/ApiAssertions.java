@@ -36,6 +36,19 @@ final class ApiAssertions {
         return json;
     }
 
+    /** The same for a response read from a raw connection. */
+    static JsonNode assertError(RawHttp.Response response, int status, String code) {
+        assertEquals(status, response.status(), () -> "status of " + response);
+        String type = response.header("Content-Type");
+        assertTrue(type != null && type.startsWith("application/json"), () -> "Content-Type of " + response);
+        JsonNode json = response.json();
+        assertEquals(List.of("code", "message"), fieldNames(json), () -> "error keys of " + response);
+        assertEquals(code, json.get("code").asText(), () -> "code of " + response);
+        assertTrue(json.get("message").isTextual() && !json.get("message").asText().isBlank(),
+            () -> "message of " + response);
+        return json;
+    }
+
     static void assertJsonContentType(ApiTestServer.Response response) {
         String type = response.contentType().orElse("");
         assertTrue(type.startsWith("application/json"), () -> "Content-Type of " + response);

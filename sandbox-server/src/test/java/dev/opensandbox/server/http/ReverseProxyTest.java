@@ -134,6 +134,15 @@ class ReverseProxyTest {
     }
 
     @Test
+    void aMethodOverrideHeaderReachesTheBackendButDoesNotChangeTheMethod() {
+        ApiTestServer.Response r = api.send("POST", proxy("/v1", HTTP, "/override"), "{}", "X-HTTP-Method-Override", "DELETE");
+        assertEquals(200, r.status(), r.toString());
+        ProxyBackends.Seen seen = backends.seen.get();
+        assertEquals("POST", seen.method());
+        assertEquals(List.of("DELETE"), seen.headerValues("X-HTTP-Method-Override"));
+    }
+
+    @Test
     void credentialsAndHopByHopHeadersAreDroppedAndForwardedHeadersAddedOnlyWhenAbsent() throws IOException {
         RawResponse r = raw("GET " + proxy("/v1", HTTP, "/headers") + " HTTP/1.1\r\n"
             + "Host: proxy.example:1234\r\n"
