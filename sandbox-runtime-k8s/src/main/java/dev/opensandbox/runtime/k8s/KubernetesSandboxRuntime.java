@@ -94,6 +94,8 @@ final class KubernetesSandboxRuntime implements SandboxRuntime {
 
     private final KubernetesRuntimeConfig config;
     private final DeploymentScope scope;
+    /** Ids of this runtime's creates in flight: their Secret exists before their CR, and is no orphan. */
+    private final Set<SandboxId> creating = java.util.concurrent.ConcurrentHashMap.newKeySet();
     /** {@code workload_provider = "agent-sandbox"}: the few provider-specific steps go to the AgentSandbox* classes. */
     private final boolean agent;
     private final KubernetesClient client;
@@ -283,6 +285,7 @@ final class KubernetesSandboxRuntime implements SandboxRuntime {
             : BatchSandboxManifest.build(request, config, template, egressToken), GenericKubernetesResource.class);
         Instant deadline = clock.instant().plus(config.createTimeout());
         CreateWait wait = new CreateWait();
+        creating.add(id);
         // Subscribed before the POST: no event about the new object can be missed.
         try (WatchCache.Subscription ignored = sandboxes.subscribe(idKey(body), wait::offer)) {
             // Before the CR, as upstream: a pod whose claim does not exist stays Pending.
@@ -329,6 +332,8 @@ final class KubernetesSandboxRuntime implements SandboxRuntime {
                     + " lost its id label."));
             LOG.info("sandbox={} action=create-running ip={}", id, WorkloadMapper.podIp(running).orElse(""));
             return sandbox;
+        } finally {
+            creating.remove(id);
         }
     }
 
@@ -595,7 +600,7 @@ final class KubernetesSandboxRuntime implements SandboxRuntime {
 
     /**
      * Deletes this deployment's image pull Secrets whose BatchSandbox no longer exists (a crash between the
-     * two creates). Claims are not reaped: they hold data, and those that go
+     * two creates), never one of a create in flight. Claims are not reaped: they hold data, and those that go
      * with their sandbox are deleted by {@link #remove}.
      */
     @Override
@@ -614,7 +619,8 @@ final class KubernetesSandboxRuntime implements SandboxRuntime {
         for (Secret secret : secrets) {
             String key = idKey(secret);
             Optional<SandboxId> id = SandboxId.tryParse(key);
-            if (id.isPresent() && scope.owns(secret) && sandboxes.get(key).isEmpty()
+            // Only this deployment's Secrets, and none of a create still in flight (its CR comes after the Secret).
+            if (id.isPresent() && scope.owns(secret) && !creating.contains(id.get()) && sandboxes.get(key).isEmpty()
                 && BatchSandboxes.imagePullSecretName(id.get()).equals(secret.getMetadata().getName())) {
                 LOG.info("sandbox={} action=reap-orphan secret={}", key, secret.getMetadata().getName());
                 deleteSecretQuietly(id.get());
