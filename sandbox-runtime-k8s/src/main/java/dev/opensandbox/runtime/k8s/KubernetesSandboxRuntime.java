@@ -222,6 +222,23 @@ final class KubernetesSandboxRuntime implements SandboxRuntime {
         return agent ? AGENT_CAPABILITIES : CAPABILITIES;
     }
 
+    /**
+     * Reads the API server's version ({@code GET /version}: cheap, readable without any role), bounded by the
+     * client's request timeout.
+     *
+     * @throws dev.opensandbox.core.UnavailableException {@code KUBERNETES::API_ERROR} naming the API server when
+     *                                                   it does not answer in time, cannot be reached or refuses
+     */
+    @Override
+    public void probe() {
+        try {
+            client.getKubernetesVersion();
+        } catch (RuntimeException e) {
+            throw new dev.opensandbox.core.UnavailableException(KubernetesErrors.API_ERROR, "The Kubernetes API server "
+                + client.getMasterUrl() + " did not answer: " + KubernetesErrors.describe(e), e);
+        }
+    }
+
     /** Upstream's Pool custom resources in the configured namespace. */
     @Override
     public Optional<PoolRuntime> pools() {
