@@ -46,7 +46,7 @@ final class AgentSandboxManifest {
      */
     static Map<String, Object> build(ProvisionRequest request, KubernetesRuntimeConfig config,
                                      Map<String, Object> template, String egressToken) {
-        Map<String, String> labels = BatchSandboxManifest.labels(request);
+        Map<String, String> labels = BatchSandboxManifest.labels(request, config);
         Map<String, String> annotations = new LinkedHashMap<>(BatchSandboxManifest.annotations(request.spec()));
         boolean egress = request.spec().networkPolicy() != null && config.egress() != null && egressToken != null;
         if (egress) {

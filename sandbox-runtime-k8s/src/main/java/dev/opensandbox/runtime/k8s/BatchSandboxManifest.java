@@ -49,7 +49,7 @@ final class BatchSandboxManifest {
         if (request.poolRef() != null) {
             return buildFromPool(request, config);
         }
-        Map<String, String> labels = labels(request);
+        Map<String, String> labels = labels(request, config);
         Map<String, String> annotations = new LinkedHashMap<>(annotations(request.spec()));
         boolean egress = request.spec().networkPolicy() != null && config.egress() != null && egressToken != null;
         if (egress) {
@@ -108,7 +108,7 @@ final class BatchSandboxManifest {
      * it in the background behind execd's bootstrap, exactly as upstream sends it.
      */
     static Map<String, Object> buildFromPool(ProvisionRequest request, KubernetesRuntimeConfig config) {
-        Map<String, Object> metadata = crMetadata(request, config, labels(request), annotations(request.spec()));
+        Map<String, Object> metadata = crMetadata(request, config, labels(request, config), annotations(request.spec()));
         Map<String, Object> spec = new LinkedHashMap<>();
         spec.put("replicas", 1);
         spec.put("poolRef", request.poolRef());
@@ -176,9 +176,14 @@ final class BatchSandboxManifest {
         return DateTimeFormatter.ISO_INSTANT.format(instant.truncatedTo(ChronoUnit.MICROS));
     }
 
-    static Map<String, String> labels(ProvisionRequest request) {
+    /**
+     * The labels of the workload and of its pods: the sandbox id, the deployment's label when scoped
+     * (so that each server lists, watches and selects only its own), upstream's markers, user metadata.
+     */
+    static Map<String, String> labels(ProvisionRequest request, KubernetesRuntimeConfig config) {
         Map<String, String> labels = new LinkedHashMap<>();
         labels.put(Labels.ID, request.id().toString());
+        labels.putAll(config.deployment().labels());
         if (request.expiresAt() == null) {
             labels.put(Labels.MANUAL_CLEANUP, "true");
         }
@@ -304,8 +309,18 @@ final class BatchSandboxManifest {
 
     // ---------------------------------------------------------------- image pull secret
 
-    /** The dockerconfigjson Secret for {@code auth}, labelled with the sandbox id so that it can be found and reaped. */
+    /** The Secret of an unscoped deployment: labelled with the sandbox id alone. */
     static Map<String, Object> imagePullSecret(SandboxId id, String namespace, String imageUri, RegistryAuth auth,
+                                               java.util.function.Function<Object, String> toJson) {
+        return imagePullSecret(id, namespace, imageUri, auth, Map.of(), toJson);
+    }
+
+    /**
+     * The dockerconfigjson Secret for {@code auth}, labelled with the sandbox id (and {@code ownerLabels}, the
+     * deployment's) so that it can be found and reaped by the server that made it.
+     */
+    static Map<String, Object> imagePullSecret(SandboxId id, String namespace, String imageUri, RegistryAuth auth,
+                                               Map<String, String> ownerLabels,
                                                java.util.function.Function<Object, String> toJson) {
         String basic = Base64.getEncoder().encodeToString(
             (auth.username() + ":" + auth.password()).getBytes(StandardCharsets.UTF_8));
@@ -318,7 +333,10 @@ final class BatchSandboxManifest {
         Map<String, Object> metadata = new LinkedHashMap<>();
         metadata.put("name", BatchSandboxes.imagePullSecretName(id));
         metadata.put("namespace", namespace);
-        metadata.put("labels", Map.of(Labels.ID, id.toString()));
+        Map<String, String> labels = new LinkedHashMap<>();
+        labels.put(Labels.ID, id.toString());
+        labels.putAll(ownerLabels);
+        metadata.put("labels", labels);
         Map<String, Object> secret = new LinkedHashMap<>();
         secret.put("apiVersion", "v1");
         secret.put("kind", "Secret");

@@ -28,6 +28,13 @@ import java.util.Objects;
  * request). The server writes only {@code spec.template} and {@code spec.capacitySpec}; the
  * controller keeps the pods and writes the status. Reads go to the API server every time: pools
  * are few, read rarely, and their status must be current.
+ *
+ * <p>Pools are shared by every deployment in the namespace, not scoped like sandboxes: a pool is
+ * capacity the operator provisions, its name is unique in the namespace whoever made it (a
+ * per-deployment view would answer "already exists" for a pool it cannot show), sandboxes of any
+ * deployment may name it in {@code poolRef}, and nothing expires or reaps pools, so no server can
+ * take another's by adopting it. Pools this server creates still carry its deployment label, so
+ * that an operator can tell who made them.
  */
 final class KubernetesPools implements PoolRuntime {
 
@@ -42,10 +49,17 @@ final class KubernetesPools implements PoolRuntime {
 
     private final KubernetesClient client;
     private final String namespace;
+    private final Map<String, String> ownerLabels;
 
     KubernetesPools(KubernetesClient client, String namespace) {
+        this(client, namespace, Map.of());
+    }
+
+    /** @param ownerLabels stamped on the pools created (the deployment's label, when scoped) */
+    KubernetesPools(KubernetesClient client, String namespace, Map<String, String> ownerLabels) {
         this.client = Objects.requireNonNull(client, "client");
         this.namespace = Objects.requireNonNull(namespace, "namespace");
+        this.ownerLabels = Map.copyOf(ownerLabels);
     }
 
     private NonNamespaceOperation<GenericKubernetesResource, GenericKubernetesResourceList,
@@ -58,7 +72,11 @@ final class KubernetesPools implements PoolRuntime {
         GenericKubernetesResource body = new GenericKubernetesResource();
         body.setApiVersion(BatchSandboxes.API_VERSION);
         body.setKind(KIND);
-        body.setMetadata(new ObjectMetaBuilder().withName(name).withNamespace(namespace).build());
+        ObjectMetaBuilder metadata = new ObjectMetaBuilder().withName(name).withNamespace(namespace);
+        if (!ownerLabels.isEmpty()) {
+            metadata.withLabels(ownerLabels);
+        }
+        body.setMetadata(metadata.build());
         Map<String, Object> spec = new LinkedHashMap<>();
         spec.put("template", template);
         spec.put("capacitySpec", capacitySpec(capacity));

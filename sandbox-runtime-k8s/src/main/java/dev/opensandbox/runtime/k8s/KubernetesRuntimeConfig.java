@@ -1,6 +1,7 @@
 package dev.opensandbox.runtime.k8s;
 
 import dev.opensandbox.core.UnavailableException;
+import dev.opensandbox.core.spi.Deployment;
 import dev.opensandbox.core.spi.RuntimeContext;
 
 import java.time.Duration;
@@ -10,7 +11,7 @@ import java.util.Objects;
 
 /**
  * The configuration of the Kubernetes runtime, read from {@code [kubernetes]} (plus
- * {@code [runtime] execd_image} and {@code [ingress]}) with upstream's defaults.
+ * {@code [runtime] execd_image}, {@code [ingress]} and the context's deployment) with upstream's defaults.
  *
  * @param namespace            where every sandbox object lives; required (upstream has no default
  *                             and breaks later, this runtime refuses to start instead)
@@ -34,6 +35,9 @@ import java.util.Objects;
  *                             request names none (default {@code 1Gi})
  * @param agentSandbox         {@code [agent_sandbox]} and {@code [kubernetes] service_account}, used only by
  *                             the agent-sandbox provider
+ * @param egress               {@code [egress]}: the sidecar of sandboxes with a network policy, or null (refused)
+ * @param deployment           {@code [deployment]}, from the runtime context: the label stamped on every object
+ *                             created and which objects this server sees ({@link Deployment}; null: unscoped)
  */
 public record KubernetesRuntimeConfig(
         String namespace,
@@ -49,7 +53,8 @@ public record KubernetesRuntimeConfig(
         Duration snapshotCreateTimeout,
         String volumeDefaultSize,
         AgentSandboxConfig agentSandbox,
-        EgressPod.Settings egress) {
+        EgressPod.Settings egress,
+        Deployment deployment) {
 
     /** The default workload provider: the OpenSandbox controller's BatchSandbox. */
     public static final String BATCHSANDBOX = "batchsandbox";
@@ -73,6 +78,7 @@ public record KubernetesRuntimeConfig(
         ingress = ingress == null ? IngressConfig.direct() : ingress;
         volumeDefaultSize = volumeDefaultSize == null || volumeDefaultSize.isBlank() ? "1Gi" : volumeDefaultSize;
         agentSandbox = agentSandbox == null ? AgentSandboxConfig.defaults() : agentSandbox;
+        deployment = deployment == null ? Deployment.unscoped() : deployment;
     }
 
     /** Whether sandboxes are agent-sandbox {@code Sandbox} resources rather than BatchSandboxes. */
@@ -83,13 +89,13 @@ public record KubernetesRuntimeConfig(
     public KubernetesRuntimeConfig withWorkloadProvider(String provider) {
         return new KubernetesRuntimeConfig(namespace, kubeconfigPath, provider, templateFile, imagePullPolicy,
             createTimeout, watchTimeout, resyncPeriod, execdImage, ingress, snapshotCreateTimeout,
-            volumeDefaultSize, agentSandbox, egress);
+            volumeDefaultSize, agentSandbox, egress, deployment);
     }
 
     public KubernetesRuntimeConfig withAgentSandbox(AgentSandboxConfig settings) {
         return new KubernetesRuntimeConfig(namespace, kubeconfigPath, AGENT_SANDBOX, templateFile, imagePullPolicy,
             createTimeout, watchTimeout, resyncPeriod, execdImage, ingress, snapshotCreateTimeout,
-            volumeDefaultSize, settings, egress);
+            volumeDefaultSize, settings, egress, deployment);
     }
 
     /**
@@ -125,50 +131,60 @@ public record KubernetesRuntimeConfig(
     public static KubernetesRuntimeConfig defaults(String namespace) {
         return new KubernetesRuntimeConfig(namespace, null, BATCHSANDBOX, null, null, Duration.ofSeconds(60),
             Duration.ofSeconds(60), Duration.ofSeconds(300), null, IngressConfig.direct(), Duration.ofSeconds(900),
-            "1Gi", AgentSandboxConfig.defaults(), null);
+            "1Gi", AgentSandboxConfig.defaults(), null, Deployment.unscoped());
     }
 
     /** A copy whose sandboxes with a {@code networkPolicy} get the egress sidecar {@code settings} (null: refused). */
     public KubernetesRuntimeConfig withEgress(EgressPod.Settings settings) {
         return new KubernetesRuntimeConfig(namespace, kubeconfigPath, workloadProvider, templateFile, imagePullPolicy,
             createTimeout, watchTimeout, resyncPeriod, execdImage, ingress, snapshotCreateTimeout, volumeDefaultSize,
-            agentSandbox, settings);
+            agentSandbox, settings, deployment);
+    }
+
+    /**
+     * A copy whose runtime labels what it creates with {@code newDeployment}'s id and sees only the
+     * objects it owns (see {@link Deployment}).
+     */
+    public KubernetesRuntimeConfig withDeployment(Deployment newDeployment) {
+        return new KubernetesRuntimeConfig(namespace, kubeconfigPath, workloadProvider, templateFile, imagePullPolicy,
+            createTimeout, watchTimeout, resyncPeriod, execdImage, ingress, snapshotCreateTimeout, volumeDefaultSize,
+            agentSandbox, egress, newDeployment);
     }
 
     public KubernetesRuntimeConfig withCreateTimeout(Duration timeout) {
         return new KubernetesRuntimeConfig(namespace, kubeconfigPath, workloadProvider, templateFile, imagePullPolicy,
             timeout, watchTimeout, resyncPeriod, execdImage, ingress, snapshotCreateTimeout,
-            volumeDefaultSize, agentSandbox, egress);
+            volumeDefaultSize, agentSandbox, egress, deployment);
     }
 
     public KubernetesRuntimeConfig withWatch(Duration newWatchTimeout, Duration newResyncPeriod) {
         return new KubernetesRuntimeConfig(namespace, kubeconfigPath, workloadProvider, templateFile, imagePullPolicy,
             createTimeout, newWatchTimeout, newResyncPeriod, execdImage, ingress, snapshotCreateTimeout,
-            volumeDefaultSize, agentSandbox, egress);
+            volumeDefaultSize, agentSandbox, egress, deployment);
     }
 
     public KubernetesRuntimeConfig withExecdImage(String image) {
         return new KubernetesRuntimeConfig(namespace, kubeconfigPath, workloadProvider, templateFile, imagePullPolicy,
             createTimeout, watchTimeout, resyncPeriod, image, ingress, snapshotCreateTimeout,
-            volumeDefaultSize, agentSandbox, egress);
+            volumeDefaultSize, agentSandbox, egress, deployment);
     }
 
     public KubernetesRuntimeConfig withTemplateFile(String path) {
         return new KubernetesRuntimeConfig(namespace, kubeconfigPath, workloadProvider, path, imagePullPolicy,
             createTimeout, watchTimeout, resyncPeriod, execdImage, ingress, snapshotCreateTimeout,
-            volumeDefaultSize, agentSandbox, egress);
+            volumeDefaultSize, agentSandbox, egress, deployment);
     }
 
     public KubernetesRuntimeConfig withSnapshotCreateTimeout(Duration timeout) {
         return new KubernetesRuntimeConfig(namespace, kubeconfigPath, workloadProvider, templateFile, imagePullPolicy,
             createTimeout, watchTimeout, resyncPeriod, execdImage, ingress, timeout,
-            volumeDefaultSize, agentSandbox, egress);
+            volumeDefaultSize, agentSandbox, egress, deployment);
     }
 
     public KubernetesRuntimeConfig withIngress(IngressConfig newIngress) {
         return new KubernetesRuntimeConfig(namespace, kubeconfigPath, workloadProvider, templateFile, imagePullPolicy,
             createTimeout, watchTimeout, resyncPeriod, execdImage, newIngress, snapshotCreateTimeout,
-            volumeDefaultSize, agentSandbox, egress);
+            volumeDefaultSize, agentSandbox, egress, deployment);
     }
 
     /**
@@ -198,7 +214,8 @@ public record KubernetesRuntimeConfig(
             seconds(k8s, "snapshot_create_timeout_seconds", 900),
             string(context.section("storage"), "volume_default_size", "1Gi"),
             AgentSandboxConfig.from(context.section("agent_sandbox"), string(k8s, "service_account", null), home),
-            EgressPod.settingsFrom(context.section("egress")));
+            EgressPod.settingsFrom(context.section("egress")),
+            context.deployment());
     }
 
     static String expandHome(String path, String home) {

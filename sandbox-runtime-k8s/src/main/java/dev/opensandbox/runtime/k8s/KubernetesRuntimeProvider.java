@@ -50,7 +50,8 @@ public final class KubernetesRuntimeProvider implements SandboxRuntimeProvider {
 
     /**
      * Builds the runtime on a client the caller made and keeps (the runtime never closes it), for
-     * embedders with their own client configuration and for tests against a mock API server.
+     * embedders with their own client configuration and for tests against a mock API server. The
+     * deployment is the config's ({@link KubernetesRuntimeConfig#withDeployment}; unscoped by default).
      */
     public SandboxRuntime create(KubernetesRuntimeConfig config, KubernetesClient client, Clock clock) {
         return new KubernetesSandboxRuntime(config, client, false, loadTemplate(config), clock);

@@ -71,7 +71,10 @@ import java.util.concurrent.TimeUnit;
  * upstream's, so sandboxes created by the upstream server are adopted.
  *
  * <p>Reads come from two watch caches keyed by the id label (the BatchSandboxes and their pods);
- * create waits on cache events, not by polling. Every write to a custom resource is a JSON merge
+ * create waits on cache events, not by polling. With a scoped {@link dev.opensandbox.core.spi.Deployment}
+ * every object created carries the deployment label and every read, write and delete acts only on
+ * objects the deployment owns ({@link DeploymentScope}): another server's sandboxes in the same
+ * namespace are unknown here. Every write to a custom resource is a JSON merge
  * patch and names that patch type explicitly (fabric8's default is a strategic merge, which the
  * API server refuses for custom resources).
  */
@@ -90,6 +93,9 @@ final class KubernetesSandboxRuntime implements SandboxRuntime {
     private static final Duration CLOCK_CHECK = Duration.ofMillis(50);
 
     private final KubernetesRuntimeConfig config;
+    private final DeploymentScope scope;
+    /** Ids of this runtime's creates in flight: their Secret exists before their CR, and is no orphan. */
+    private final Set<SandboxId> creating = java.util.concurrent.ConcurrentHashMap.newKeySet();
     /** {@code workload_provider = "agent-sandbox"}: the few provider-specific steps go to the AgentSandbox* classes. */
     private final boolean agent;
     private final KubernetesClient client;
@@ -109,13 +115,14 @@ final class KubernetesSandboxRuntime implements SandboxRuntime {
     KubernetesSandboxRuntime(KubernetesRuntimeConfig config, KubernetesClient client, boolean ownsClient,
                              Map<String, Object> template, Clock clock) {
         this.config = Objects.requireNonNull(config, "config");
+        this.scope = new DeploymentScope(config.deployment());
         this.agent = config.agentSandboxProvider();
         this.client = Objects.requireNonNull(client, "client");
         this.ownsClient = ownsClient;
         this.template = template == null ? Map.of() : template;
         this.clock = Objects.requireNonNull(clock, "clock");
         this.json = client.getKubernetesSerialization();
-        this.pools = new KubernetesPools(client, config.namespace());
+        this.pools = new KubernetesPools(client, config.namespace(), scope.labels());
         ScheduledThreadPoolExecutor executor = new ScheduledThreadPoolExecutor(1, runnable -> {
             Thread thread = new Thread(runnable, "k8s-watch-cache-" + config.namespace());
             thread.setDaemon(true);
@@ -129,30 +136,30 @@ final class KubernetesSandboxRuntime implements SandboxRuntime {
         this.sandboxes = new WatchCache<>(agent ? AgentSandboxes.KIND : BatchSandboxes.KIND, new WatchCache.Source<>() {
             @Override
             public WatchCache.Listing<GenericKubernetesResource> list() {
-                GenericKubernetesResourceList list = crs().withLabel(Labels.ID).list();
+                GenericKubernetesResourceList list = scope.select(crs().withLabel(Labels.ID)).list();
                 return new WatchCache.Listing<>(list.getItems(), list.getMetadata().getResourceVersion());
             }
 
             @Override
             public io.fabric8.kubernetes.client.Watch watch(String resourceVersion, Duration timeout,
                                                            io.fabric8.kubernetes.client.Watcher<GenericKubernetesResource> watcher) {
-                return crs().withLabel(Labels.ID).watch(watchOptions(resourceVersion, timeout), watcher);
+                return scope.select(crs().withLabel(Labels.ID)).watch(watchOptions(resourceVersion, timeout), watcher);
             }
-        }, KubernetesSandboxRuntime::idKey, config.watchTimeout(), config.resyncPeriod(), scheduler);
+        }, KubernetesSandboxRuntime::idKey, scope::owns, config.watchTimeout(), config.resyncPeriod(), scheduler);
         this.pods = new WatchCache<>("Pod", new WatchCache.Source<>() {
             @Override
             public WatchCache.Listing<Pod> list() {
-                PodList list = client.pods().inNamespace(config.namespace()).withLabel(Labels.ID).list();
+                PodList list = scope.select(client.pods().inNamespace(config.namespace()).withLabel(Labels.ID)).list();
                 return new WatchCache.Listing<>(list.getItems(), list.getMetadata().getResourceVersion());
             }
 
             @Override
             public io.fabric8.kubernetes.client.Watch watch(String resourceVersion, Duration timeout,
                                                            io.fabric8.kubernetes.client.Watcher<Pod> watcher) {
-                return client.pods().inNamespace(config.namespace()).withLabel(Labels.ID)
+                return scope.select(client.pods().inNamespace(config.namespace()).withLabel(Labels.ID))
                     .watch(watchOptions(resourceVersion, timeout), watcher);
             }
-        }, KubernetesSandboxRuntime::idKey, config.watchTimeout(), config.resyncPeriod(), scheduler);
+        }, KubernetesSandboxRuntime::idKey, scope::owns, config.watchTimeout(), config.resyncPeriod(), scheduler);
         sandboxes.start();
         pods.start();
         this.podExec = new PodExec(client, config.namespace(), id -> Optional.ofNullable(pod(id)),
@@ -213,6 +220,23 @@ final class KubernetesSandboxRuntime implements SandboxRuntime {
     @Override
     public RuntimeCapabilities capabilities() {
         return agent ? AGENT_CAPABILITIES : CAPABILITIES;
+    }
+
+    /**
+     * Reads the API server's version ({@code GET /version}: cheap, readable without any role), bounded by the
+     * client's request timeout.
+     *
+     * @throws dev.opensandbox.core.UnavailableException {@code KUBERNETES::API_ERROR} naming the API server when
+     *                                                   it does not answer in time, cannot be reached or refuses
+     */
+    @Override
+    public void probe() {
+        try {
+            client.getKubernetesVersion();
+        } catch (RuntimeException e) {
+            throw new dev.opensandbox.core.UnavailableException(KubernetesErrors.API_ERROR, "The Kubernetes API server "
+                + client.getMasterUrl() + " did not answer: " + KubernetesErrors.describe(e), e);
+        }
     }
 
     /** Upstream's Pool custom resources in the configured namespace. */
@@ -278,11 +302,12 @@ final class KubernetesSandboxRuntime implements SandboxRuntime {
             : BatchSandboxManifest.build(request, config, template, egressToken), GenericKubernetesResource.class);
         Instant deadline = clock.instant().plus(config.createTimeout());
         CreateWait wait = new CreateWait();
+        creating.add(id);
         // Subscribed before the POST: no event about the new object can be missed.
         try (WatchCache.Subscription ignored = sandboxes.subscribe(idKey(body), wait::offer)) {
             // Before the CR, as upstream: a pod whose claim does not exist stays Pending.
             List<String> claims = Pvcs.ensure(client, config.namespace(), id, request.spec().volumes(),
-                config.volumeDefaultSize());
+                config.volumeDefaultSize(), scope.labels());
             boolean secretCreated = false;
             if (request.poolRef() == null && request.image().auth() != null) {
                 // Before the CR: a pod that pulls before its Secret exists fails for good (upstream's order).
@@ -324,6 +349,8 @@ final class KubernetesSandboxRuntime implements SandboxRuntime {
                     + " lost its id label."));
             LOG.info("sandbox={} action=create-running ip={}", id, WorkloadMapper.podIp(running).orElse(""));
             return sandbox;
+        } finally {
+            creating.remove(id);
         }
     }
 
@@ -353,7 +380,7 @@ final class KubernetesSandboxRuntime implements SandboxRuntime {
 
     private void createImagePullSecret(ProvisionRequest request) {
         Secret secret = json.convertValue(BatchSandboxManifest.imagePullSecret(request.id(), config.namespace(),
-            request.image().uri(), request.image().auth(), json::asJson), Secret.class);
+            request.image().uri(), request.image().auth(), scope.labels(), json::asJson), Secret.class);
         try {
             client.secrets().inNamespace(config.namespace()).resource(secret).create();
         } catch (KubernetesClientException e) {
@@ -451,7 +478,7 @@ final class KubernetesSandboxRuntime implements SandboxRuntime {
             items = sandboxes.all();
         } else {
             try {
-                items = crs().withLabel(Labels.ID).list().getItems();
+                items = scope.select(crs().withLabel(Labels.ID)).list().getItems().stream().filter(scope::owns).toList();
             } catch (KubernetesClientException e) {
                 throw KubernetesErrors.translate(e, "Failed to list " + kind() + "s");
             }
@@ -479,7 +506,12 @@ final class KubernetesSandboxRuntime implements SandboxRuntime {
         return Optional.empty();
     }
 
+    /** The workload named {@code name} when this deployment owns it: another deployment's is unknown here. */
     private Optional<GenericKubernetesResource> get(String name) {
+        return read(name).filter(scope::owns);
+    }
+
+    private Optional<GenericKubernetesResource> read(String name) {
         try {
             return Optional.ofNullable(crs().withName(name).get());
         } catch (KubernetesClientException e) {
@@ -517,6 +549,10 @@ final class KubernetesSandboxRuntime implements SandboxRuntime {
             if (!sandboxes.synced()) {
                 names.addAll(names(id));
             }
+            if (!scope.ownsEverything()) {
+                // Not in this deployment's cache: deleted only once read back as ours (another's stays untouched).
+                names.removeIf(name -> !existsAndOwned(id, name));
+            }
         }
         for (String name : names) {
             try {
@@ -531,9 +567,20 @@ final class KubernetesSandboxRuntime implements SandboxRuntime {
         if (!agent && (known.isEmpty() || usesImagePullSecret(known.get(), id))) {
             deleteSecretQuietly(id);
         }
-        Pvcs.deleteWithSandbox(client, config.namespace(), id);
+        Pvcs.deleteWithSandbox(client, config.namespace(), id, scope);
         sandboxes.evict(id.toString());
         LOG.info("sandbox={} action=remove", id);
+    }
+
+    /** Whether workload {@code name} exists and is this deployment's; another deployment's is logged. */
+    private boolean existsAndOwned(SandboxId id, String name) {
+        Optional<GenericKubernetesResource> found = read(name);
+        if (found.isPresent() && !scope.owns(found.get())) {
+            LOG.info("sandbox={} action=remove-skipped name={} owner={} deployment={}", id, name,
+                WorkloadMapper.labels(found.get()).getOrDefault(Labels.DEPLOYMENT, "none"), scope.describe());
+            return false;
+        }
+        return found.isPresent();
     }
 
     private static boolean usesImagePullSecret(GenericKubernetesResource cr, SandboxId id) {
@@ -555,16 +602,24 @@ final class KubernetesSandboxRuntime implements SandboxRuntime {
         sandboxes.evict(id.toString());
     }
 
+    /** Deletes the sandbox's image pull Secret if this deployment owns it (another deployment's stays). */
     private void deleteSecretQuietly(SandboxId id) {
         try {
-            client.secrets().inNamespace(config.namespace()).withName(BatchSandboxes.imagePullSecretName(id))
-                .withGracePeriod(0).delete();
+            var secret = client.secrets().inNamespace(config.namespace()).withName(BatchSandboxes.imagePullSecretName(id));
+            if (!scope.ownsEverything() && !scope.owns(secret.get())) {
+                return;
+            }
+            secret.withGracePeriod(0).delete();
         } catch (KubernetesClientException e) {
             LOG.warn("sandbox={} action=secret-delete error={}", id, KubernetesErrors.describe(e));
         }
     }
 
-    /** Deletes image pull Secrets whose BatchSandbox no longer exists (a crash between the two creates). */
+    /**
+     * Deletes this deployment's image pull Secrets whose BatchSandbox no longer exists (a crash between the
+     * two creates), never one of a create in flight. Claims are not reaped: they hold data, and those that go
+     * with their sandbox are deleted by {@link #remove}.
+     */
     @Override
     public void reapOrphans() {
         if (!sandboxes.synced()) {
@@ -572,7 +627,8 @@ final class KubernetesSandboxRuntime implements SandboxRuntime {
         }
         List<Secret> secrets;
         try {
-            secrets = client.secrets().inNamespace(config.namespace()).withLabel(Labels.ID).list().getItems();
+            secrets = scope.select(client.secrets().inNamespace(config.namespace()).withLabel(Labels.ID)).list()
+                .getItems();
         } catch (KubernetesClientException e) {
             LOG.warn("action=reap-orphans error={}", KubernetesErrors.describe(e));
             return;
@@ -580,7 +636,8 @@ final class KubernetesSandboxRuntime implements SandboxRuntime {
         for (Secret secret : secrets) {
             String key = idKey(secret);
             Optional<SandboxId> id = SandboxId.tryParse(key);
-            if (id.isPresent() && sandboxes.get(key).isEmpty()
+            // Only this deployment's Secrets, and none of a create still in flight (its CR comes after the Secret).
+            if (id.isPresent() && scope.owns(secret) && !creating.contains(id.get()) && sandboxes.get(key).isEmpty()
                 && BatchSandboxes.imagePullSecretName(id.get()).equals(secret.getMetadata().getName())) {
                 LOG.info("sandbox={} action=reap-orphan secret={}", key, secret.getMetadata().getName());
                 deleteSecretQuietly(id.get());

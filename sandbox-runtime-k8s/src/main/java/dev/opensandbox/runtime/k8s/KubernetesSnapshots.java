@@ -45,6 +45,9 @@ import java.util.function.Function;
  * found again ({@link #imageFor}). The image name does not (the registry is the controller's
  * {@code --snapshot-registry}), which is why it is read from the CR's status, never computed.
  *
+ * <p>With a scoped deployment the CRs carry its label, and SandboxSnapshots of another deployment
+ * are unknown here: never waited on, read, reported or deleted.
+ *
  * <p>The cache is started by the first snapshot call, so that clusters without the
  * SandboxSnapshot CRD (which upstream does not require) log nothing until snapshots are used.
  */
@@ -85,6 +88,7 @@ final class KubernetesSnapshots implements AutoCloseable {
     private final Clock clock;
     private final ScheduledExecutorService scheduler;
     private final Function<SandboxId, String> batchSandboxName;
+    private final DeploymentScope scope;
     private WatchCache<GenericKubernetesResource> cache;
     private boolean closed;
 
@@ -100,6 +104,7 @@ final class KubernetesSnapshots implements AutoCloseable {
         this.clock = Objects.requireNonNull(clock, "clock");
         this.scheduler = Objects.requireNonNull(scheduler, "scheduler");
         this.batchSandboxName = Objects.requireNonNull(batchSandboxName, "batchSandboxName");
+        this.scope = new DeploymentScope(config.deployment());
     }
 
     /**
@@ -121,12 +126,17 @@ final class KubernetesSnapshots implements AutoCloseable {
         return "osb-snap-" + hex.toLowerCase(Locale.ROOT);
     }
 
-    /** The body upstream writes: name, the three labels, and the BatchSandbox to commit. */
-    static Map<String, Object> manifest(String namespace, String snapshotId, SandboxId sandboxId, String sandboxName) {
+    /**
+     * The body upstream writes: name, the three labels, and the BatchSandbox to commit; plus
+     * {@code ownerLabels}, the deployment's.
+     */
+    static Map<String, Object> manifest(String namespace, String snapshotId, SandboxId sandboxId, String sandboxName,
+                                        Map<String, String> ownerLabels) {
         Map<String, String> labels = new LinkedHashMap<>();
         labels.put(Labels.SNAPSHOT_ID, snapshotId);
         labels.put(SOURCE_SANDBOX_ID, sandboxId.toString());
         labels.put(SCOPE, SCOPE_PUBLIC);
+        labels.putAll(ownerLabels);
         Map<String, Object> metadata = new LinkedHashMap<>();
         metadata.put("name", name(snapshotId));
         metadata.put("namespace", namespace);
@@ -156,7 +166,7 @@ final class KubernetesSnapshots implements AutoCloseable {
         String name = name(snapshotId);
         WatchCache<GenericKubernetesResource> snapshots = cache();
         GenericKubernetesResource body = client.getKubernetesSerialization().convertValue(
-            manifest(config.namespace(), snapshotId, id, sandboxName), GenericKubernetesResource.class);
+            manifest(config.namespace(), snapshotId, id, sandboxName, scope.labels()), GenericKubernetesResource.class);
         Instant deadline = clock.instant().plus(config.snapshotCreateTimeout());
         CommitWait wait = new CommitWait(name);
         // Subscribed before the POST: no event about the new object can be missed.
@@ -186,8 +196,12 @@ final class KubernetesSnapshots implements AutoCloseable {
             }
         }
         // Already there: ours from an earlier attempt if it names the same BatchSandbox (upstream's rule).
-        GenericKubernetesResource existing = get(name).orElseThrow(() -> new SnapshotCommitException(SNAPSHOT_FAILED,
+        GenericKubernetesResource existing = read(name).orElseThrow(() -> new SnapshotCommitException(SNAPSHOT_FAILED,
             REASON_CREATE_FAILED, "SandboxSnapshot " + name + " existed and was deleted while it was being created."));
+        if (!scope.owns(existing)) {
+            throw new SnapshotCommitException(SNAPSHOT_FAILED, REASON_CONFLICT, "SandboxSnapshot " + name
+                + " already exists and belongs to another deployment.");
+        }
         String owner = text(WorkloadMapper.child(existing.getAdditionalProperties(), "spec")
             .get("sandboxName"));
         if (!sandboxName.equals(owner)) {
@@ -369,13 +383,19 @@ final class KubernetesSnapshots implements AutoCloseable {
             return snapshots.all();
         }
         try {
-            return crs().withLabel(SCOPE, SCOPE_PUBLIC).list().getItems();
+            return scope.select(crs().withLabel(SCOPE, SCOPE_PUBLIC)).list().getItems().stream()
+                .filter(scope::owns).toList();
         } catch (KubernetesClientException e) {
             throw KubernetesErrors.translate(e, "Failed to list SandboxSnapshots");
         }
     }
 
+    /** The SandboxSnapshot {@code name} when this deployment owns it: another's is unknown here. */
     private Optional<GenericKubernetesResource> get(String name) {
+        return read(name).filter(scope::owns);
+    }
+
+    private Optional<GenericKubernetesResource> read(String name) {
         try {
             return Optional.ofNullable(crs().withName(name).get());
         } catch (KubernetesClientException e) {
@@ -437,19 +457,19 @@ final class KubernetesSnapshots implements AutoCloseable {
             cache = new WatchCache<>(KIND, new WatchCache.Source<>() {
                 @Override
                 public WatchCache.Listing<GenericKubernetesResource> list() {
-                    GenericKubernetesResourceList list = crs().withLabel(SCOPE, SCOPE_PUBLIC).list();
+                    GenericKubernetesResourceList list = scope.select(crs().withLabel(SCOPE, SCOPE_PUBLIC)).list();
                     return new WatchCache.Listing<>(list.getItems(), list.getMetadata().getResourceVersion());
                 }
 
                 @Override
                 public io.fabric8.kubernetes.client.Watch watch(String resourceVersion, Duration timeout,
                         io.fabric8.kubernetes.client.Watcher<GenericKubernetesResource> watcher) {
-                    return crs().withLabel(SCOPE, SCOPE_PUBLIC).watch(new ListOptionsBuilder()
+                    return scope.select(crs().withLabel(SCOPE, SCOPE_PUBLIC)).watch(new ListOptionsBuilder()
                         .withResourceVersion(resourceVersion).withTimeoutSeconds(Math.max(1L, timeout.toSeconds()))
                         .withAllowWatchBookmarks(true).build(), watcher);
                 }
-            }, cr -> WorkloadMapper.labels(cr).get(Labels.SNAPSHOT_ID), config.watchTimeout(), config.resyncPeriod(),
-                scheduler);
+            }, cr -> WorkloadMapper.labels(cr).get(Labels.SNAPSHOT_ID), scope::owns, config.watchTimeout(),
+                config.resyncPeriod(), scheduler);
             cache.start();
         }
         return cache;

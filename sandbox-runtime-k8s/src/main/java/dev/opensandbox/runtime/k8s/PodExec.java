@@ -59,7 +59,8 @@ final class PodExec {
 
     /**
      * @param cachedPod     the sandbox's pod as the watch cache sees it (empty when not cached)
-     * @param sandboxExists whether the sandbox (its BatchSandbox) exists, to tell 404 from 409 when it has no pod
+     * @param sandboxExists whether the sandbox (its BatchSandbox) exists for this server, to tell 404 from 409
+     *                      when it has no pod, and before a pod is looked up outside the cache
      * @param notFound      the runtime's error for an unknown sandbox
      */
     PodExec(KubernetesClient client, String namespace, Function<SandboxId, Optional<Pod>> cachedPod,
@@ -146,13 +147,15 @@ final class PodExec {
     }
 
     /**
-     * The sandbox's pod in whatever phase (logs outlive the process).
+     * The sandbox's pod in whatever phase (logs outlive the process). A pod the cache does not hold
+     * is looked up by the id label only for a sandbox that exists for this server: a pod of another
+     * deployment's sandbox with that id is never exec'ed into.
      *
      * @throws NotFoundException for an unknown sandbox
      * @throws ConflictException when it has no pod (paused, not scheduled yet)
      */
     Pod runningPodOrAny(SandboxId id) {
-        Pod pod = cachedPod.apply(id).orElseGet(() -> listPod(id));
+        Pod pod = cachedPod.apply(id).orElseGet(() -> sandboxExists.test(id) ? listPod(id) : null);
         if (pod == null) {
             if (!sandboxExists.test(id)) {
                 throw notFound.apply(id);

@@ -104,7 +104,7 @@ final class Pvcs {
      * @throws InvalidRequestException when the API server refuses the claim (400/422)
      */
     static List<String> ensure(KubernetesClient client, String namespace, SandboxId id, List<VolumeSpec> volumes,
-                               String defaultSize) {
+                               String defaultSize, Map<String, String> ownerLabels) {
         List<String> created = new ArrayList<>();
         Set<String> seen = new java.util.HashSet<>();
         for (VolumeSpec volume : volumes) {
@@ -126,7 +126,7 @@ final class Pvcs {
                 throw KubernetesErrors.translate(e, "Failed to read PersistentVolumeClaim " + pvc.claimName());
             }
             PersistentVolumeClaim claim = client.getKubernetesSerialization().convertValue(
-                body(id, namespace, pvc, defaultSize), PersistentVolumeClaim.class);
+                body(id, namespace, pvc, defaultSize, ownerLabels), PersistentVolumeClaim.class);
             try {
                 client.persistentVolumeClaims().inNamespace(namespace).resource(claim).create();
                 created.add(pvc.claimName());
@@ -147,10 +147,15 @@ final class Pvcs {
         return created;
     }
 
-    /** Upstream's claim body, plus the labels that let the server find what it made. */
-    static Map<String, Object> body(SandboxId id, String namespace, VolumeBackend.Pvc pvc, String defaultSize) {
+    /**
+     * Upstream's claim body, plus the labels that let the server find what it made: the sandbox id, the
+     * deletion flag and {@code ownerLabels} (the deployment's).
+     */
+    static Map<String, Object> body(SandboxId id, String namespace, VolumeBackend.Pvc pvc, String defaultSize,
+                                    Map<String, String> ownerLabels) {
         Map<String, Object> labels = map(Labels.ID, id.toString(),
             DELETE_WITH_SANDBOX_LABEL, String.valueOf(pvc.deleteOnSandboxTermination()));
+        labels.putAll(ownerLabels);
         Map<String, Object> spec = new LinkedHashMap<>();
         spec.put("accessModes", pvc.accessModes().isEmpty() ? List.of("ReadWriteOnce") : pvc.accessModes());
         spec.put("resources", map("requests", map("storage", pvc.storage() != null ? pvc.storage() : defaultSize)));
@@ -161,11 +166,24 @@ final class Pvcs {
             "metadata", map("name", pvc.claimName(), "namespace", namespace, "labels", labels), "spec", spec);
     }
 
-    /** Deletes the claims this server created for the sandbox with {@code deleteOnSandboxTermination}. Best effort. */
-    static void deleteWithSandbox(KubernetesClient client, String namespace, SandboxId id) {
+    /**
+     * Deletes the claims this server created for the sandbox with {@code deleteOnSandboxTermination}, only
+     * those {@code scope} owns (another deployment's claims are never touched). Best effort.
+     */
+    static void deleteWithSandbox(KubernetesClient client, String namespace, SandboxId id, DeploymentScope scope) {
         try {
-            client.persistentVolumeClaims().inNamespace(namespace).withLabel(Labels.ID, id.toString())
-                .withLabel(DELETE_WITH_SANDBOX_LABEL, "true").delete();
+            var claims = client.persistentVolumeClaims().inNamespace(namespace).withLabel(Labels.ID, id.toString())
+                .withLabel(DELETE_WITH_SANDBOX_LABEL, "true");
+            if (scope.ownsEverything()) {
+                claims.delete();
+                return;
+            }
+            for (PersistentVolumeClaim claim : scope.select(claims).list().getItems()) {
+                if (scope.owns(claim)) {
+                    client.persistentVolumeClaims().inNamespace(namespace).withName(claim.getMetadata().getName())
+                        .delete();
+                }
+            }
         } catch (KubernetesClientException e) {
             LOG.warn("sandbox={} action=pvc-delete error={}", id, KubernetesErrors.describe(e));
         }

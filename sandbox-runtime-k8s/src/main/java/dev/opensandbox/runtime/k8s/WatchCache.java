@@ -23,6 +23,7 @@ import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
 import java.util.function.Function;
+import java.util.function.Predicate;
 
 /**
  * An informer of one kind of object: LIST, then WATCH from the list's resourceVersion, objects
@@ -64,6 +65,7 @@ final class WatchCache<T extends HasMetadata> implements AutoCloseable {
     private final String kind;
     private final Source<T> source;
     private final Function<T, String> keyOf;
+    private final Predicate<T> accepts;
     private final Duration watchTimeout;
     private final Duration resyncPeriod;
     private final ScheduledExecutorService scheduler;
@@ -82,11 +84,16 @@ final class WatchCache<T extends HasMetadata> implements AutoCloseable {
     private volatile String lastResourceVersion;
     private Duration backoff = Duration.ofSeconds(1);
 
-    WatchCache(String kind, Source<T> source, Function<T, String> keyOf, Duration watchTimeout, Duration resyncPeriod,
-               ScheduledExecutorService scheduler) {
+    /**
+     * @param accepts which objects of the source belong in the cache (this deployment's); a version
+     *                that is no longer accepted removes the object, as a label selector's watch would
+     */
+    WatchCache(String kind, Source<T> source, Function<T, String> keyOf, Predicate<T> accepts, Duration watchTimeout,
+               Duration resyncPeriod, ScheduledExecutorService scheduler) {
         this.kind = kind;
         this.source = source;
         this.keyOf = keyOf;
+        this.accepts = accepts;
         this.watchTimeout = watchTimeout;
         this.resyncPeriod = resyncPeriod;
         this.scheduler = scheduler;
@@ -176,7 +183,7 @@ final class WatchCache<T extends HasMetadata> implements AutoCloseable {
             Map<String, T> fresh = new HashMap<>();
             for (T item : listing.items()) {
                 String key = keyOf.apply(item);
-                if (key != null && !isTombstoned(key, item)) {
+                if (key != null && accepts.test(item) && !isTombstoned(key, item)) {
                     fresh.put(key, item);
                 }
             }
@@ -257,9 +264,11 @@ final class WatchCache<T extends HasMetadata> implements AutoCloseable {
         if (key == null) {
             return;
         }
+        // A version this cache no longer accepts leaves it, as it would leave a label selector's watch.
+        boolean removal = action == Watcher.Action.DELETED || !accepts.test(object);
         boolean changed;
         synchronized (this) {
-            if (action == Watcher.Action.DELETED) {
+            if (removal) {
                 String uid = object.getMetadata().getUid();
                 if (uid != null && uid.equals(tombstones.get(key))) {
                     tombstones.remove(key);
@@ -281,7 +290,7 @@ final class WatchCache<T extends HasMetadata> implements AutoCloseable {
             lastResourceVersion = object.getMetadata().getResourceVersion();
         }
         if (changed) {
-            notifyListeners(key, action == Watcher.Action.DELETED ? null : object);
+            notifyListeners(key, removal ? null : object);
         }
     }
 

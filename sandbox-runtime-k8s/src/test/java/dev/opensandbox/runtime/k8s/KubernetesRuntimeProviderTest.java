@@ -1,6 +1,7 @@
 package dev.opensandbox.runtime.k8s;
 
 import dev.opensandbox.core.UnavailableException;
+import dev.opensandbox.core.spi.Deployment;
 import dev.opensandbox.core.spi.RuntimeContext;
 import dev.opensandbox.core.spi.SandboxRuntime;
 import dev.opensandbox.core.spi.SandboxRuntimeProvider;
@@ -55,6 +56,16 @@ class KubernetesRuntimeProviderTest {
         assertEquals("IfNotPresent", config.imagePullPolicy());
         assertEquals("opensandbox/execd:v1", config.execdImage());
         assertNull(config.templateFile());
+    }
+
+    @Test
+    void takesTheDeploymentFromTheRuntimeContextAndIsUnscopedWithoutOne() {
+        Map<String, Object> settings = Map.of("kubernetes", Map.of("namespace", "ns"));
+        Deployment deployment = new Deployment("alpha", true);
+
+        assertEquals(deployment, KubernetesRuntimeConfig.from(new RuntimeContext(new MutableClock(), settings, Map.of(),
+            deployment)).deployment());
+        assertEquals(Deployment.unscoped(), KubernetesRuntimeConfig.from(context(settings, Map.of())).deployment());
     }
 
     @Test

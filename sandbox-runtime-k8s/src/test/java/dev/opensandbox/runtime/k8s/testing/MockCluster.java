@@ -2,6 +2,7 @@ package dev.opensandbox.runtime.k8s.testing;
 
 import io.fabric8.kubernetes.api.model.apiextensions.v1.CustomResourceDefinition;
 import io.fabric8.kubernetes.api.model.apiextensions.v1.CustomResourceDefinitionBuilder;
+import io.fabric8.kubernetes.client.KubernetesClientBuilder;
 import io.fabric8.kubernetes.client.NamespacedKubernetesClient;
 import io.fabric8.kubernetes.client.server.mock.KubernetesMixedDispatcher;
 import io.fabric8.kubernetes.client.server.mock.KubernetesMockServer;
@@ -15,6 +16,7 @@ import io.fabric8.mockwebserver.http.RecordedRequest;
 import io.fabric8.mockwebserver.http.WebSocketListener;
 
 import java.nio.charset.StandardCharsets;
+import java.time.Duration;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -22,6 +24,7 @@ import java.util.Queue;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.function.Function;
 import java.util.function.Predicate;
+import java.util.function.UnaryOperator;
 import java.util.stream.Collectors;
 
 /**
@@ -59,6 +62,7 @@ public final class MockCluster implements AutoCloseable {
     private final NamespacedKubernetesClient client;
     private final NamespacedKubernetesClient controllerClient;
     private final RecordingDispatcher dispatcher;
+    private final List<NamespacedKubernetesClient> extraClients = new CopyOnWriteArrayList<>();
 
     public MockCluster() {
         Map<ServerRequest, Queue<ServerResponse>> responses = new HashMap<>();
@@ -82,6 +86,27 @@ public final class MockCluster implements AutoCloseable {
     /** A second client for the fake controller: its requests are recorded as {@link Request#fromController()}. */
     public NamespacedKubernetesClient controllerClient() {
         return controllerClient;
+    }
+
+    /**
+     * A further client of the mock whose requests carry {@code userAgent} (so that tests can tell which
+     * runtime sent what), closed with the cluster.
+     */
+    public NamespacedKubernetesClient newClient(String userAgent) {
+        return newClient(userAgent, Duration.ofSeconds(10));
+    }
+
+    /** As {@link #newClient(String)}, with the client's request timeout. */
+    public NamespacedKubernetesClient newClient(String userAgent, Duration requestTimeout) {
+        return newClient(builder -> builder.editOrNewConfig().withUserAgent(userAgent)
+            .withRequestTimeout((int) requestTimeout.toMillis()).endConfig());
+    }
+
+    /** A further client built by {@code customizer} (interceptors, timeouts), closed with the cluster. */
+    public NamespacedKubernetesClient newClient(UnaryOperator<KubernetesClientBuilder> customizer) {
+        NamespacedKubernetesClient created = server.createClient(customizer::apply);
+        extraClients.add(created);
+        return created;
     }
 
     /** The server's URL, for a kubeconfig. */
@@ -124,6 +149,7 @@ public final class MockCluster implements AutoCloseable {
 
     @Override
     public void close() {
+        extraClients.forEach(NamespacedKubernetesClient::close);
         controllerClient.close();
         client.close();
         server.destroy();
