@@ -141,8 +141,23 @@ public final class Main {
 
         static Server start(ServerConfig config, Map<String, String> env, Clock clock) {
             SandboxStore store = openStore(config);
-            Deployment deployment = deployment(config, store);
-            SandboxRuntime runtime = openRuntime(config, env, clock, deployment);
+            SandboxRuntime runtime;
+            try {
+                runtime = openRuntime(config, env, clock, deployment(config, store));
+            } catch (RuntimeException e) {
+                store.close(); // a failed start leaves nothing open
+                throw e;
+            }
+            try {
+                return start(config, clock, store, runtime);
+            } catch (RuntimeException e) {
+                runtime.close();
+                store.close();
+                throw e;
+            }
+        }
+
+        private static Server start(ServerConfig config, Clock clock, SandboxStore store, SandboxRuntime runtime) {
             ServicePolicy policy = new ServicePolicy(config.server().maxSandboxTimeout().orElse(null),
                 config.storage().allowedHostPaths(), config.server().requireSecureAccess());
             SandboxService sandboxes = new SandboxService(runtime, store, clock, policy);

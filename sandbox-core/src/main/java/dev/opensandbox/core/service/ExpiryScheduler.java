@@ -145,6 +145,9 @@ public final class ExpiryScheduler implements AutoCloseable {
             sweep.run();
         } catch (VirtualMachineError fatal) {
             throw fatal;
+        } catch (dev.opensandbox.core.SandboxException expected) {
+            // A platform or store that does not answer: the message says it all, the next pass retries.
+            LOG.warn("action=sweep error={}", expected.toString());
         } catch (RuntimeException | Error e) {
             LOG.warn("action=sweep error={}", e.toString(), e);
         }

@@ -66,7 +66,8 @@ public final class SandboxService implements AutoCloseable {
     public static final Duration LONGEST_LEASE = Duration.ofDays(3650);
     /**
      * How long the hidden record of a create whose outcome is uncertain is kept: its runtime call
-     * timed out ({@link dev.opensandbox.core.DeadlineExceededException}), or removing what it made failed. The platform may
+     * timed out ({@link dev.opensandbox.core.DeadlineExceededException}), the platform could not be
+     * reached ({@link dev.opensandbox.core.PlatformUnavailableException}), or removing what it made failed. The platform may
      * still finish the create after the client got its error; while the record is kept, reconcile
      * removes whatever shows up under the id, and the record's expiry removes it once more.
      */
@@ -146,8 +147,8 @@ public final class SandboxService implements AutoCloseable {
     /**
      * Validates and creates a sandbox; returns once the runtime reports it started. On any
      * failure nothing is left behind: what the runtime made is removed, and the record with it —
-     * unless the outcome is uncertain (the runtime call timed out, or the removal failed): then the
-     * record stays, hidden from every read, as a tombstone that
+     * unless the outcome is uncertain (the runtime call timed out, the platform was unreachable, or
+     * the removal failed): then the record stays, hidden from every read, as a tombstone that
      * reconcile and expiry use to remove whatever the platform still makes under the id.
      */
     public Sandbox create(SandboxSpec spec) {
@@ -209,10 +210,17 @@ public final class SandboxService implements AutoCloseable {
     /**
      * Removes what a failed create made. The record goes too when that is certain to be all; it is
      * kept as a hidden tombstone when the removal failed or the failure leaves the platform's state
-     * unknown (a timeout, after which the create may still complete).
+     * unknown: a timeout, after which the create may still complete, or an unreachable platform,
+     * which is not asked again now (that would only wait once more) — reconcile removes what is left
+     * once it answers.
      */
     private void undoCreate(SandboxRecord record, RuntimeException failure) {
         SandboxId id = record.id();
+        String reason = "create failed: " + failure.getMessage();
+        if (failure instanceof dev.opensandbox.core.PlatformUnavailableException) {
+            keepTombstone(record, reason, UNCERTAIN_CREATE_RETENTION);
+            return;
+        }
         boolean removed;
         try {
             runtime.remove(id);
@@ -221,19 +229,11 @@ public final class SandboxService implements AutoCloseable {
             LOG.warn("sandbox={} action=create-cleanup error={}", id, cleanupError.toString());
             removed = false;
         }
-        if (removed && !outcomeUncertain(failure)) {
+        if (removed && !(failure instanceof dev.opensandbox.core.DeadlineExceededException)) {
             store.delete(id);
             return;
         }
-        keepTombstone(record, "create failed: " + failure.getMessage(), UNCERTAIN_CREATE_RETENTION);
-    }
-
-    /**
-     * A runtime call that timed out may still complete on the platform after the client got its
-     * error (an engine that answered an error, or could not be reached at all, made nothing).
-     */
-    private static boolean outcomeUncertain(RuntimeException failure) {
-        return failure instanceof dev.opensandbox.core.DeadlineExceededException;
+        keepTombstone(record, reason, UNCERTAIN_CREATE_RETENTION);
     }
 
     /**

@@ -147,6 +147,47 @@ class CreateDurabilityTest {
     }
 
     @Test
+    void aCreateThatFoundThePlatformUnreachableIsNotRetriedButCleanedUpByReconcileOnceItAnswers() {
+        AtomicInteger removes = new AtomicInteger();
+        java.util.concurrent.atomic.AtomicBoolean reachable = new java.util.concurrent.atomic.AtomicBoolean(false);
+        ForwardingSandboxRuntime cutOff = new ForwardingSandboxRuntime(runtime) {
+            @Override
+            public Sandbox create(ProvisionRequest request) {
+                super.create(request); // the platform did the work, the answer never came
+                throw new dev.opensandbox.core.PlatformUnavailableException("DOCKER::ENGINE_UNAVAILABLE",
+                    "the engine at unix:///var/run/docker.sock dropped the connection");
+            }
+
+            @Override
+            public void remove(SandboxId id) {
+                removes.incrementAndGet();
+                if (!reachable.get()) {
+                    throw new dev.opensandbox.core.PlatformUnavailableException("DOCKER::ENGINE_UNAVAILABLE", "gone");
+                }
+                super.remove(id);
+            }
+
+            @Override
+            public List<Sandbox> list() {
+                if (!reachable.get()) {
+                    throw new dev.opensandbox.core.PlatformUnavailableException("DOCKER::ENGINE_UNAVAILABLE", "gone");
+                }
+                return super.list();
+            }
+        };
+        SandboxService service = service(cutOff);
+
+        assertThrows(dev.opensandbox.core.PlatformUnavailableException.class, () -> service.create(spec().build()));
+        assertEquals(0, removes.get(), "an unreachable platform is not asked to remove at once");
+        SandboxId leftOver = onlySandboxInTheRuntime();
+        assertEquals(SandboxRecord.Phase.FAILED, store.find(leftOver).orElseThrow().phase());
+
+        reachable.set(true);
+        service.reconcile();
+        assertTrue(runtime.inspect(leftOver).isEmpty(), "reconcile removed it once the platform answered");
+    }
+
+    @Test
     void aCreateTheRuntimeRefusedOutrightLeavesNoRecord() {
         runtime.failNextCreate(new RuntimeFailureException("DOCKER::SANDBOX_IMAGE_PULL_FAILED", "no such image"));
         assertThrows(SandboxException.class, () -> service(runtime).create(spec().build()));

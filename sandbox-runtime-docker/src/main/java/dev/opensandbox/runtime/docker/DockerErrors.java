@@ -1,6 +1,7 @@
 package dev.opensandbox.runtime.docker;
 
 import com.github.dockerjava.api.exception.DockerException;
+import dev.opensandbox.core.PlatformUnavailableException;
 import dev.opensandbox.core.SandboxException;
 import dev.opensandbox.core.UnavailableException;
 
@@ -117,7 +118,7 @@ final class DockerErrors {
                     case TIMEOUT -> ENGINE_TIMEOUT;
                     case BUSY -> ENGINE_BUSY;
                 };
-                return Optional.of(new UnavailableException(code,
+                return Optional.of(new PlatformUnavailableException(code,
                     "Cannot " + action + ": the Docker engine at " + engine + " " + cause.getMessage() + ".", failure));
             }
         }
