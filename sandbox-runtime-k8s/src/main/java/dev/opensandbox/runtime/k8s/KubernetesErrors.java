@@ -6,6 +6,7 @@ import dev.opensandbox.core.InvalidRequestException;
 import dev.opensandbox.core.NotFoundException;
 import dev.opensandbox.core.RuntimeFailureException;
 import dev.opensandbox.core.SandboxException;
+import dev.opensandbox.core.PlatformUnavailableException;
 import dev.opensandbox.core.UnavailableException;
 import io.fabric8.kubernetes.client.KubernetesClientException;
 
@@ -42,8 +43,12 @@ final class KubernetesErrors {
         if (code == 400 || code == 422) {
             return new InvalidRequestException(ErrorCodes.INVALID_PARAMETER, message);
         }
-        if (code == 0 || code == 429 || code >= 500) {
-            // No answer, throttled, or the API server failed: worth retrying later.
+        if (code == 0) {
+            // No answer at all: what the call did on the API server is unknown.
+            return new PlatformUnavailableException(API_ERROR, message, error);
+        }
+        if (code == 429 || code >= 500) {
+            // Throttled, or the API server failed: worth retrying later.
             return new UnavailableException(API_ERROR, message, error);
         }
         return new RuntimeFailureException(API_ERROR, message, error);
