@@ -120,7 +120,10 @@ final class ConfigParser {
                 t.optStringList("cors_allowed_origins").orElse(d.corsAllowedOrigins()),
                 t.seconds("sweep_interval_seconds", d.sweepInterval().toSeconds()),
                 t.bool("proxy_requires_api_key", d.proxyRequiresApiKey()),
-                t.bool("require_secure_access", d.requireSecureAccess()));
+                t.bool("require_secure_access", d.requireSecureAccess()),
+                t.optStringMap("default_resource_limits").orElse(d.defaultResourceLimits()),
+                t.optStringMap("max_resource_limits").orElse(d.maxResourceLimits()),
+                t.optStringList("diagnostics_visible_env").orElse(d.diagnosticsVisibleEnv()));
     }
 
     private LogSection log(TableReader t) {
