@@ -162,4 +162,44 @@ class DeploymentIsolationIT {
         adopting.remove(id);
         assertEquals(List.of(), engine.containersOf(id));
     }
+
+    @Test
+    void leftoverExecdHelpersAreReapedOnlyByTheirOwnDeployment() {
+        String helper = engine.raw.createContainerCmd(DockerTestEngine.TEST_IMAGE)
+            .withName("sandbox-execd-" + UUID.randomUUID())
+            .withLabels(Map.of(ExecdInjection.HELPER_LABEL, "true", Labels.DEPLOYMENT, blue.id()))
+            .withCmd("sleep", "3600").exec().getId();
+
+        greenRuntime.reapOrphans();
+        assertEquals(1, engine.raw.listContainersCmd().withShowAll(true).withIdFilter(List.of(helper)).exec().size(),
+            "another deployment leaves it");
+        engine.runtime(DockerRuntimeConfig.defaults(), blue, Duration.ZERO).reapOrphans();
+        assertEquals(1, engine.raw.listContainersCmd().withShowAll(true).withIdFilter(List.of(helper)).exec().size(),
+            "its own deployment leaves a young helper: it may be another process's harvest");
+        blueRuntime.reapOrphans();
+        assertEquals(List.of(), engine.raw.listContainersCmd().withShowAll(true).withIdFilter(List.of(helper)).exec(),
+            "and reaps it once it is past the grace");
+    }
+
+    @Test
+    void snapshotImagesBelongToTheirDeployment() {
+        Sandbox sandbox = blueRuntime.create(DockerTestEngine.request(engine.spec("sleep", "3600").build()));
+        String snapshotId = "it-" + UUID.randomUUID();
+        String image = blueRuntime.commitSnapshot(sandbox.id(), snapshotId);
+        try {
+            assertEquals(blue.id(), engine.raw.inspectImageCmd(image).exec().getConfig().getLabels().get(Labels.DEPLOYMENT));
+            assertThrows(NotFoundException.class, () -> greenRuntime.commitSnapshot(sandbox.id(), "it-" + UUID.randomUUID()));
+            greenRuntime.deleteSnapshotImage(image);
+            assertTrue(blueRuntime.snapshotImageExists(image), "another deployment's delete leaves the image");
+            blueRuntime.deleteSnapshotImage(image);
+            assertFalse(blueRuntime.snapshotImageExists(image));
+        } finally {
+            blueRuntime.remove(sandbox.id());
+            try {
+                engine.raw.removeImageCmd(image).withForce(true).exec();
+            } catch (com.github.dockerjava.api.exception.NotFoundException gone) {
+                // deleted by the test
+            }
+        }
+    }
 }
