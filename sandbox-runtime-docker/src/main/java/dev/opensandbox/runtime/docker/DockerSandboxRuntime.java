@@ -867,6 +867,11 @@ final class DockerSandboxRuntime implements SandboxRuntime {
                 LOG.info("Removed orphan egress sidecar {} of vanished sandbox {}", shortId(sidecar.getId()), owner);
             } catch (com.github.dockerjava.api.exception.NotFoundException alreadyGone) {
                 // fine
+            } catch (com.github.dockerjava.api.exception.ConflictException e) {
+                // Someone else is removing it already: just as good.
+                if (!DockerErrors.describe(e).contains("already in progress")) {
+                    LOG.warn("Could not remove orphan sidecar {}: {}", shortId(sidecar.getId()), DockerErrors.describe(e));
+                }
             } catch (RuntimeException e) {
                 LOG.warn("Could not remove orphan sidecar {}: {}", shortId(sidecar.getId()), DockerErrors.describe(e));
             }
