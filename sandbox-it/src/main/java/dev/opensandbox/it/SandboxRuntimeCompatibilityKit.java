@@ -137,6 +137,15 @@ public abstract class SandboxRuntimeCompatibilityKit {
         return List.of("sh", "-c", "exit " + code);
     }
 
+    /**
+     * Whether the server's proxy may dial this runtime's sandboxes ({@link EndpointPurpose#INTERNAL}
+     * endpoints). A runtime whose sandboxes share the host's network (Docker's host mode) refuses
+     * them with a {@link ConflictException}, since the proxy would reach any service of the host.
+     */
+    protected boolean proxiesSandboxPorts() {
+        return true;
+    }
+
     /** How long the kit waits for a sandbox to reach a state. */
     protected Duration stateTimeout() {
         return Duration.ofSeconds(60);
@@ -444,12 +453,17 @@ public abstract class SandboxRuntimeCompatibilityKit {
     }
 
     @Test
-    @DisplayName("an endpoint resolves right after create for ports 44772 and 18080")
+    @DisplayName("an endpoint resolves right after create for ports 44772 and 18080 (INTERNAL ones unless the runtime refuses the proxy)")
     void endpointResolvesRightAfterCreate() {
         Sandbox sandbox = create(longRunningEntrypoint());
 
         for (int port : new int[] {EXECD_PORT, USER_PORT}) {
             for (EndpointPurpose purpose : EndpointPurpose.values()) {
+                if (purpose == EndpointPurpose.INTERNAL && !proxiesSandboxPorts()) {
+                    assertThrows(ConflictException.class, () -> runtime().resolveEndpoint(sandbox.id(), port, purpose),
+                        "a runtime that refuses the proxy says so with a conflict, port " + port);
+                    continue;
+                }
                 Endpoint endpoint = runtime().resolveEndpoint(sandbox.id(), port, purpose);
                 assertNotNull(endpoint, purpose + " endpoint of port " + port);
                 assertFalse(endpoint.address().isBlank(), purpose + " address of port " + port);

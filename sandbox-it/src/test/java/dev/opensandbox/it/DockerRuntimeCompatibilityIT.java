@@ -117,11 +117,16 @@ class DockerRuntimeCompatibilityIT {
     }
 
     @Nested
-    @DisplayName("host network")
+    @DisplayName("host network: the proxy is refused, ports are the host's")
     class HostNetwork extends DockerKit {
         @Override
         protected SandboxRuntime runtime() {
             return host;
+        }
+
+        @Override
+        protected boolean proxiesSandboxPorts() {
+            return false;
         }
     }
 }

@@ -159,7 +159,8 @@ public final class Main {
 
         private static Server start(ServerConfig config, Clock clock, SandboxStore store, SandboxRuntime runtime) {
             ServicePolicy policy = new ServicePolicy(config.server().maxSandboxTimeout().orElse(null),
-                config.storage().allowedHostPaths(), config.server().requireSecureAccess());
+                config.storage().allowedHostPaths(), config.server().requireSecureAccess())
+                .withResourceLimits(config.server().defaultResourceLimits(), config.server().maxResourceLimits());
             SandboxService sandboxes = new SandboxService(runtime, store, clock, policy);
             ExecutorService snapshotWorkers = Executors.newFixedThreadPool(2, runnable -> {
                 Thread thread = new Thread(runnable, "opensandbox-snapshot");

@@ -97,4 +97,27 @@ class MainTest {
 
         assertEquals(1, Main.run(new String[] {"--config", config.toString()}, Map.of(), home, CLOCK));
     }
+
+    @Test
+    void theConfiguredResourceMaximaReachTheCreateRules() throws Exception {
+        int port;
+        try (java.net.ServerSocket socket = new java.net.ServerSocket(0)) {
+            port = socket.getLocalPort();
+        }
+        Path config = Files.writeString(home.resolve("c.toml"), "[server]\nhost = \"127.0.0.1\"\nport = " + port
+            + "\napi_key = \"k\"\nmax_resource_limits = { memory = \"4Gi\" }\n[runtime]\ntype = \"in-memory\"\n"
+            + "[store]\ntype = \"memory\"\n");
+        Main.Launch launch = Main.launch(new String[] {"--config", config.toString()}, Map.of(), home, CLOCK);
+        try (Main.Server server = launch.server()) {
+            java.net.http.HttpResponse<String> refused = java.net.http.HttpClient.newHttpClient().send(
+                java.net.http.HttpRequest.newBuilder(java.net.URI.create("http://127.0.0.1:" + port + "/v1/sandboxes"))
+                    .header("OPEN-SANDBOX-API-KEY", "k").header("Content-Type", "application/json")
+                    .POST(java.net.http.HttpRequest.BodyPublishers.ofString("{\"image\":{\"uri\":\"busybox\"},"
+                        + "\"entrypoint\":[\"sleep\",\"60\"],\"timeout\":600,\"resourceLimits\":{\"memory\":\"8Gi\"}}"))
+                    .build(), java.net.http.HttpResponse.BodyHandlers.ofString());
+
+            assertEquals(400, refused.statusCode(), refused.body());
+            assertTrue(refused.body().contains("4Gi"), refused.body());
+        }
+    }
 }

@@ -15,6 +15,7 @@ import dev.opensandbox.core.spi.RuntimeCapabilities;
 import java.math.BigInteger;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -27,8 +28,8 @@ import java.util.regex.Pattern;
  *
  * <p>Order: the schema rules (422 {@code GENERAL::VALIDATION_ERROR}; field rules first, then the
  * cross-field rules, as upstream's schema library runs them), the {@code access.renew.extend.seconds}
- * extension, {@code poolRef} support, snapshot resolution, metadata, platform, timeout, network policy,
- * volumes and finally resource limits. Runtime-specific rules (secure access, Docker networks,
+ * extension, {@code poolRef} support, snapshot resolution, entrypoint and environment, metadata, platform,
+ * timeout, network policy, volumes and finally resource limits (with the operator's defaults and maxima). Runtime-specific rules (secure access, Docker networks,
  * egress image, symlinks) belong to the runtime adapters and run after this.
  *
  * <p>Deliberately stricter than upstream: unparsable resource limits, network actions other than
@@ -104,22 +105,127 @@ public final class CreateSandboxValidator {
             }
         }
 
+        checkEntrypoint(entrypoint);
+        checkEnv(spec.env());
         MetadataRules.validateForCreate(spec.metadata());
         Platform platform = normalizePlatform(spec.platform());
         checkTimeout(spec.timeout());
         NetworkPolicy networkPolicy = normalizeNetworkPolicy(spec.networkPolicy());
         VolumeRules.checkSemantics(spec.volumes(), policy.allowedHostPaths());
-        ResourceLimits limits = spec.resourceLimits() == null
+        Map<String, String> requestedLimits = poolMode ? spec.resourceLimits() : boundedLimits(spec.resourceLimits());
+        ResourceLimits limits = requestedLimits == null
             ? ResourceLimits.none()
-            : ResourceLimitsParser.parse(spec.resourceLimits());
+            : ResourceLimitsParser.parse(requestedLimits);
+        if (!poolMode) {
+            checkMaxima(limits);
+        }
 
         SandboxSpec normalized = spec.toBuilder()
             .image(requestedImage)
             .snapshotId(snapshotId)
             .platform(platform)
             .networkPolicy(networkPolicy)
+            .resourceLimits(requestedLimits)
             .build();
         return new ValidatedSpec(normalized, image, entrypoint, limits, renewExtendSeconds, poolMode);
+    }
+
+    /**
+     * What every runtime would fail to start, refused before anything is created: a blank program
+     * name (the engine answers "executable file not found" only after the container exists) and
+     * NUL characters, which no argv can carry.
+     */
+    static void checkEntrypoint(List<String> entrypoint) {
+        if (entrypoint == null || entrypoint.isEmpty()) {
+            return;
+        }
+        if (entrypoint.get(0).isBlank()) {
+            throw new InvalidRequestException(ErrorCodes.INVALID_ENTRYPOINT,
+                "entrypoint[0] must name the program to run, not an empty string.");
+        }
+        for (int i = 0; i < entrypoint.size(); i++) {
+            if (entrypoint.get(i).indexOf('\0') >= 0) {
+                throw new InvalidRequestException(ErrorCodes.INVALID_ENTRYPOINT,
+                    "entrypoint[" + i + "] contains a NUL character, which a command line cannot carry.");
+            }
+        }
+    }
+
+    /**
+     * Environment entries become {@code NAME=value} strings of the process environment: a name
+     * must be non-empty without {@code =}, and neither part may hold a NUL character.
+     */
+    static void checkEnv(Map<String, String> env) {
+        for (Map.Entry<String, String> entry : env.entrySet()) {
+            String name = entry.getKey();
+            if (name.isEmpty()) {
+                throw invalidParameter("env: a variable name must not be empty.");
+            }
+            if (name.indexOf('=') >= 0) {
+                throw invalidParameter("env['" + printable(name) + "']: a variable name must not contain '='.");
+            }
+            if (name.indexOf('\0') >= 0) {
+                throw invalidParameter("env['" + printable(name) + "']: a variable name must not contain a NUL "
+                    + "character.");
+            }
+            if (entry.getValue() != null && entry.getValue().indexOf('\0') >= 0) {
+                throw invalidParameter("env['" + printable(name) + "']: the value must not contain a NUL "
+                    + "character.");
+            }
+        }
+    }
+
+    /**
+     * The request's limits with the operator's defaults filled in for {@code cpu} and
+     * {@code memory} when the request names none (the maximum when there is no default), so that
+     * {@code resourceLimits: {}} never runs an unbounded sandbox on a server that set bounds.
+     */
+    private Map<String, String> boundedLimits(Map<String, String> requested) {
+        if (requested == null) {
+            return null;
+        }
+        Map<String, String> effective = new LinkedHashMap<>(requested);
+        for (String key : List.of(ResourceLimitsParser.CPU, ResourceLimitsParser.MEMORY)) {
+            if (!effective.containsKey(key)) {
+                String fill = policy.defaultResourceLimits().getOrDefault(key, policy.maxResourceLimits().get(key));
+                if (fill != null) {
+                    effective.put(key, fill);
+                }
+            }
+        }
+        return effective;
+    }
+
+    private void checkMaxima(ResourceLimits limits) {
+        String cpuMax = policy.maxResourceLimits().get(ResourceLimitsParser.CPU);
+        if (cpuMax != null && limits.cpuMillis().isPresent()
+            && limits.cpuMillis().getAsLong() > ServicePolicy.amount(ResourceLimitsParser.CPU, cpuMax)) {
+            throw aboveMaximum(ResourceLimitsParser.CPU, limits.raw().get(ResourceLimitsParser.CPU), cpuMax);
+        }
+        String memoryMax = policy.maxResourceLimits().get(ResourceLimitsParser.MEMORY);
+        if (memoryMax != null && limits.memoryBytes().isPresent()
+            && limits.memoryBytes().getAsLong() > ServicePolicy.amount(ResourceLimitsParser.MEMORY, memoryMax)) {
+            throw aboveMaximum(ResourceLimitsParser.MEMORY, limits.raw().get(ResourceLimitsParser.MEMORY), memoryMax);
+        }
+    }
+
+    private static InvalidRequestException aboveMaximum(String key, String requested, String max) {
+        return invalidParameter("resourceLimits." + key + " '" + requested + "' exceeds the configured maximum of "
+            + max + " ([server] max_resource_limits).");
+    }
+
+    /** {@code text} with control characters written as {@code \\uXXXX}, so that an error message shows them. */
+    static String printable(String text) {
+        StringBuilder out = new StringBuilder(text.length());
+        for (int i = 0; i < text.length(); i++) {
+            char c = text.charAt(i);
+            if (Character.isISOControl(c)) {
+                out.append(String.format("\\u%04x", (int) c));
+            } else {
+                out.append(c);
+            }
+        }
+        return out.toString();
     }
 
     /** Field-level schema rules, in the field order of upstream's request model. */

@@ -26,6 +26,8 @@ final class VolumeRules {
     private static final Pattern STORAGE = Pattern.compile("^\\d+(\\.\\d+)?(Ki|Mi|Gi|Ti|Pi|Ei)?$");
     private static final int MAX_VOLUME_NAME = 63;
     private static final int MAX_CLAIM_NAME = 253;
+    /** Trees where no volume may be mounted at all (the mount point itself included). */
+    private static final List<String> RESERVED_MOUNT_TREES = List.of("/proc", "/sys");
 
     private VolumeRules() {
     }
@@ -78,10 +80,16 @@ final class VolumeRules {
     /** The 400 rules of upstream's {@code ensure_volumes_valid}, volume by volume as upstream. */
     static void checkSemantics(List<VolumeSpec> volumes, List<String> allowedHostPaths) {
         Set<String> seen = new HashSet<>();
+        Set<String> mountPaths = new HashSet<>();
         for (VolumeSpec v : volumes) {
             if (!seen.add(v.name())) {
                 throw invalid(ErrorCodes.VOLUME_DUPLICATE_NAME,
                     "Duplicate volume name '" + v.name() + "'. Each volume must have a unique name.");
+            }
+            checkMountPath(v.mountPath());
+            if (!mountPaths.add(withoutTrailingSlash(v.mountPath()))) {
+                throw invalid(ErrorCodes.VOLUME_INVALID_MOUNT_PATH, "Duplicate mountPath '" + v.mountPath()
+                    + "': two volumes cannot be mounted at the same place.");
             }
             checkSubPath(v.subPath());
             if (v.backend() instanceof VolumeBackend.Host host) {
@@ -92,9 +100,56 @@ final class VolumeRules {
         }
     }
 
+    /**
+     * Where the container runtime itself mounts its kernel file systems, a volume cannot go: Docker
+     * refuses {@code /} when it creates the container, and fails to start one with a mount at or
+     * under {@code /proc}, under {@code /sys} or at {@code /dev} (after the volumes were made); a
+     * mount over {@code /sys} itself would hide the kernel's view from the sandbox.
+     * Runtimes resolve {@code .} and {@code ..} differently, so they are refused too.
+     */
+    static void checkMountPath(String mountPath) {
+        if (mountPath.indexOf('\0') >= 0) {
+            throw invalid(ErrorCodes.VOLUME_INVALID_MOUNT_PATH,
+                "mountPath '" + CreateSandboxValidator.printable(mountPath) + "' contains a NUL character.");
+        }
+        for (String part : mountPath.split("/", -1)) {
+            if (part.equals(".") || part.equals("..")) {
+                throw invalid(ErrorCodes.VOLUME_INVALID_MOUNT_PATH,
+                    "mountPath '" + mountPath + "' contains a '" + part + "' component; write the path without it.");
+            }
+        }
+        String path = withoutTrailingSlash(mountPath.replaceAll("/{2,}", "/"));
+        for (String reserved : RESERVED_MOUNT_TREES) {
+            if (path.equals(reserved) || path.startsWith(reserved + "/")) {
+                throw reservedMountPath(mountPath);
+            }
+        }
+        if (path.equals("/") || path.equals("/dev")) {
+            throw reservedMountPath(mountPath);
+        }
+    }
+
+    private static InvalidRequestException reservedMountPath(String mountPath) {
+        return invalid(ErrorCodes.VOLUME_INVALID_MOUNT_PATH, "mountPath '" + mountPath + "' is reserved for the "
+            + "container's own file systems (/, /dev, and /proc and /sys with everything under them); mount the "
+            + "volume somewhere else.");
+    }
+
+    private static String withoutTrailingSlash(String path) {
+        String p = path;
+        while (p.length() > 1 && p.endsWith("/")) {
+            p = p.substring(0, p.length() - 1);
+        }
+        return p;
+    }
+
     static void checkSubPath(String subPath) {
         if (subPath == null || subPath.isEmpty()) {
             return;
+        }
+        if (subPath.indexOf('\0') >= 0) {
+            throw invalid(ErrorCodes.VOLUME_INVALID_SUB_PATH,
+                "SubPath '" + CreateSandboxValidator.printable(subPath) + "' contains a NUL character.");
         }
         if (subPath.startsWith("/")) {
             throw invalid(ErrorCodes.VOLUME_INVALID_SUB_PATH,
@@ -110,6 +165,10 @@ final class VolumeRules {
     }
 
     static void checkHostPath(String path, List<String> allowedHostPaths) {
+        if (path.indexOf('\0') >= 0) {
+            throw invalid(ErrorCodes.VOLUME_INVALID_HOST_PATH,
+                "Host path '" + CreateSandboxValidator.printable(path) + "' contains a NUL character.");
+        }
         String forward = path.replace('\\', '/');
         String tail = DRIVE_ROOT.matcher(forward).lookingAt() ? forward.substring(2) : forward;
         // A whole ".." component, not the substring "/..": "/data/..cache" is a legal directory name.

@@ -127,10 +127,13 @@ public interface SandboxRuntime extends AutoCloseable {
 
     /**
      * Resolves where {@code port} of a sandbox can be reached. Does not check that anything
-     * listens on the port nor the sandbox state: clients ask right after create. Derived from
-     * how the sandbox was created, not from today's configuration.
+     * listens on the port: clients ask right after create. Derived from how the sandbox was
+     * created, not from today's configuration.
      *
      * @throws NotFoundException for an unknown id
+     * @throws dev.opensandbox.core.ConflictException when the sandbox cannot be reached for this
+     *         purpose: it stopped outside the server, or (an {@link EndpointPurpose#INTERNAL}
+     *         endpoint) the server's proxy must not dial it, as in Docker's host network mode
      */
     Endpoint resolveEndpoint(SandboxId id, int port, EndpointPurpose purpose);
 

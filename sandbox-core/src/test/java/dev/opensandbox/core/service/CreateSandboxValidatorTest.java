@@ -469,4 +469,122 @@ class CreateSandboxValidatorTest {
             assertEquals(OptionalLong.of(2000L), v.limits().cpuMillis());
         }
     }
+
+    @Nested
+    class CommandAndEnvironment {
+
+        @Test
+        void anEmptyProgramNameIsRefusedBeforeTheEngineSeesIt() {
+            assertError(InvalidRequestException.class, ErrorCodes.INVALID_ENTRYPOINT,
+                "entrypoint[0] must name the program to run, not an empty string.",
+                () -> validate(valid().entrypoint("").build()));
+            assertError(InvalidRequestException.class, ErrorCodes.INVALID_ENTRYPOINT,
+                "entrypoint[0] must name the program to run, not an empty string.",
+                () -> validate(valid().entrypoint(" ", "x").build()));
+        }
+
+        @Test
+        void emptyArgumentsAfterTheProgramAreKept() {
+            assertEquals(List.of("sh", "-c", ""), validate(valid().entrypoint("sh", "-c", "").build()).entrypoint());
+        }
+
+        @Test
+        void aNulInAnArgumentIsRefused() {
+            assertError(InvalidRequestException.class, ErrorCodes.INVALID_ENTRYPOINT,
+                "entrypoint[1] contains a NUL character, which a command line cannot carry.",
+                () -> validate(valid().entrypoint("echo", "a\0b").build()));
+        }
+
+        @Test
+        void envNamesMustBeNonEmptyWithoutEqualsOrNul() {
+            assertError(InvalidRequestException.class, ErrorCodes.INVALID_PARAMETER,
+                "env: a variable name must not be empty.", () -> validate(valid().env("", "x").build()));
+            assertError(InvalidRequestException.class, ErrorCodes.INVALID_PARAMETER,
+                "env['A=B']: a variable name must not contain '='.", () -> validate(valid().env("A=B", "x").build()));
+            assertError(InvalidRequestException.class, ErrorCodes.INVALID_PARAMETER,
+                "env['A\\u0000']: a variable name must not contain a NUL character.",
+                () -> validate(valid().env("A\0", "x").build()));
+        }
+
+        @Test
+        void aNulInAnEnvValueIsRefusedAndOtherValuesPass() {
+            assertError(InvalidRequestException.class, ErrorCodes.INVALID_PARAMETER,
+                "env['TOKEN']: the value must not contain a NUL character.",
+                () -> validate(valid().env("TOKEN", "abc\0def").build()));
+            ValidatedSpec v = validate(valid().env("EMPTY", "").env("EQUALS", "a=b=c").env("LINES", "a\nb").build());
+            assertEquals(Map.of("EMPTY", "", "EQUALS", "a=b=c", "LINES", "a\nb"), v.spec().env());
+        }
+    }
+
+    @Nested
+    class ResourceDefaultsAndMaxima {
+
+        private final CreateSandboxValidator bounded = new CreateSandboxValidator(ServicePolicy.defaults()
+            .withResourceLimits(Map.of("cpu", "1", "memory", "1Gi"), Map.of("cpu", "2", "memory", "4Gi")), DOCKER);
+
+        private ValidatedSpec boundedValidate(Map<String, String> limits) {
+            return bounded.validate(valid().resourceLimits(limits).build(), NO_SNAPSHOTS);
+        }
+
+        @Test
+        void emptyLimitsGetTheDefaultsInTheSpecAndInTheParsedLimits() {
+            ValidatedSpec v = boundedValidate(Map.of());
+            assertEquals(OptionalLong.of(1000L), v.limits().cpuMillis());
+            assertEquals(OptionalLong.of(1L << 30), v.limits().memoryBytes());
+            assertEquals(Map.of("cpu", "1", "memory", "1Gi"), v.spec().resourceLimits(),
+                "the runtime's own checks see the effective limits");
+        }
+
+        @Test
+        void aRequestedValueWithinTheMaximumIsKept() {
+            ValidatedSpec v = boundedValidate(Map.of("memory", "4Gi", "gpu", "1"));
+            assertEquals(OptionalLong.of(4L << 30), v.limits().memoryBytes());
+            assertEquals(OptionalLong.of(1000L), v.limits().cpuMillis(), "the missing cpu gets its default");
+            assertEquals("1", v.spec().resourceLimits().get("gpu"));
+        }
+
+        @Test
+        void aValueAboveTheMaximumIsRefusedNamingTheMaximum() {
+            assertError(InvalidRequestException.class, ErrorCodes.INVALID_PARAMETER,
+                "resourceLimits.memory '5Gi' exceeds the configured maximum of 4Gi ([server] max_resource_limits).",
+                () -> boundedValidate(Map.of("memory", "5Gi")));
+            assertError(InvalidRequestException.class, ErrorCodes.INVALID_PARAMETER,
+                "resourceLimits.cpu '2001m' exceeds the configured maximum of 2 ([server] max_resource_limits).",
+                () -> boundedValidate(Map.of("cpu", "2001m")));
+        }
+
+        @Test
+        void withAMaximumAndNoDefaultTheMaximumIsTheLimit() {
+            CreateSandboxValidator capped = new CreateSandboxValidator(ServicePolicy.defaults()
+                .withResourceLimits(Map.of(), Map.of("memory", "2Gi")), DOCKER);
+            ValidatedSpec v = capped.validate(valid().resourceLimits(Map.of()).build(), NO_SNAPSHOTS);
+            assertEquals(OptionalLong.of(2L << 30), v.limits().memoryBytes());
+            assertEquals(OptionalLong.empty(), v.limits().cpuMillis(), "no cpu bound configured");
+        }
+
+        @Test
+        void withoutBoundsEmptyLimitsStayUnlimitedAsUpstream() {
+            ValidatedSpec v = validate(valid().resourceLimits(Map.of()).build());
+            assertEquals(ResourceLimits.none(), v.limits());
+        }
+
+        @Test
+        void poolRequestsKeepThePoolsOwnLimits() {
+            CreateSandboxValidator pools = new CreateSandboxValidator(ServicePolicy.defaults()
+                .withResourceLimits(Map.of("memory", "1Gi"), Map.of()), KUBERNETES);
+            ValidatedSpec v = pools.validate(pool().build(), NO_SNAPSHOTS);
+            assertEquals(ResourceLimits.none(), v.limits());
+        }
+
+        @Test
+        void policiesWithUnknownKeysBadValuesOrADefaultAboveTheMaximumAreConfigurationErrors() {
+            assertThrows(IllegalArgumentException.class,
+                () -> ServicePolicy.defaults().withResourceLimits(Map.of("gpu", "1"), Map.of()));
+            assertThrows(IllegalArgumentException.class,
+                () -> ServicePolicy.defaults().withResourceLimits(Map.of("memory", "lots"), Map.of()));
+            IllegalArgumentException above = assertThrows(IllegalArgumentException.class,
+                () -> ServicePolicy.defaults().withResourceLimits(Map.of("cpu", "4"), Map.of("cpu", "2")));
+            assertEquals("default_resource_limits.cpu '4' is above max_resource_limits.cpu '2'", above.getMessage());
+        }
+    }
 }

@@ -15,6 +15,7 @@ import org.junit.jupiter.params.provider.ValueSource;
 import java.util.List;
 
 import static dev.opensandbox.core.service.Errors.assertError;
+import static dev.opensandbox.core.service.Errors.assertErrorContaining;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 /** Volume rules, exercised through {@link CreateSandboxValidator} so that their place in the order counts. */
@@ -292,6 +293,50 @@ class VolumeRulesTest {
             assertError(InvalidRequestException.class, ErrorCodes.VOLUME_INVALID_SUB_PATH,
                 "SubPath '/abs' must be a relative path, not absolute.",
                 () -> validate(badSub, host("two", "/etc"), pvc("one", "d")));
+        }
+    
+        @ParameterizedTest(name = "mountPath ''{0}'' is reserved")
+        @ValueSource(strings = {"/", "/proc", "/proc/sys", "/sys", "/sys/fs", "/dev", "/dev/", "//proc"})
+        void mountPathsTheContainerRuntimeOwnsAreRefusedBeforeAnythingIsCreated(String mountPath) {
+            VolumeSpec volume = new VolumeSpec("data", mountPath, true, null, new VolumeBackend.Host("/data/opensandbox/x"));
+            assertErrorContaining(InvalidRequestException.class, ErrorCodes.VOLUME_INVALID_MOUNT_PATH,
+                "mountPath '" + mountPath + "' is reserved", () -> validate(volume));
+        }
+
+        @ParameterizedTest(name = "mountPath ''{0}'' is accepted")
+        @ValueSource(strings = {"/data", "/dev/shm", "/devices", "/process", "/system/x", "/mnt/a:b"})
+        void mountPathsBesideTheReservedOnesAreAccepted(String mountPath) {
+            VolumeSpec volume = new VolumeSpec("data", mountPath, true, null, new VolumeBackend.Host("/data/opensandbox/x"));
+            assertEquals(mountPath, validate(volume).spec().volumes().get(0).mountPath());
+        }
+
+        @Test
+        void mountPathWithDotComponentsOrNulIsRefused() {
+            assertErrorContaining(InvalidRequestException.class, ErrorCodes.VOLUME_INVALID_MOUNT_PATH,
+                "contains a '..' component", () -> validate(new VolumeSpec("data", "/tmp/../proc", true, null,
+                    new VolumeBackend.Host("/data/opensandbox/x"))));
+            assertError(InvalidRequestException.class, ErrorCodes.VOLUME_INVALID_MOUNT_PATH,
+                "mountPath '/mnt/\\u0000x' contains a NUL character.", () -> validate(new VolumeSpec("data", "/mnt/\0x",
+                    true, null, new VolumeBackend.Host("/data/opensandbox/x"))));
+        }
+
+        @Test
+        void twoVolumesAtOneMountPathAreRefused() {
+            VolumeSpec first = new VolumeSpec("one", "/mnt/data", true, null, new VolumeBackend.Host("/data/opensandbox/a"));
+            VolumeSpec second = new VolumeSpec("two", "/mnt/data/", true, null, new VolumeBackend.Host("/data/opensandbox/b"));
+            assertError(InvalidRequestException.class, ErrorCodes.VOLUME_INVALID_MOUNT_PATH,
+                "Duplicate mountPath '/mnt/data/': two volumes cannot be mounted at the same place.",
+                () -> validate(first, second));
+        }
+
+        @Test
+        void nulInAHostPathOrSubPathIsRefused() {
+            assertError(InvalidRequestException.class, ErrorCodes.VOLUME_INVALID_HOST_PATH,
+                "Host path '/data/opensandbox/\\u0000' contains a NUL character.",
+                () -> validate(host("data", "/data/opensandbox/\0")));
+            assertError(InvalidRequestException.class, ErrorCodes.VOLUME_INVALID_SUB_PATH,
+                "SubPath 'a\\u0000' contains a NUL character.",
+                () -> validate(new VolumeSpec("data", "/mnt/x", true, "a\0", new VolumeBackend.Host("/data/opensandbox"))));
         }
     }
 }

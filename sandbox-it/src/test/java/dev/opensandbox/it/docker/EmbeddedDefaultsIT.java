@@ -59,8 +59,8 @@ class EmbeddedDefaultsIT {
                 .build(), HttpResponse.BodyHandlers.ofString());
             assertEquals(202, created.statusCode(), created.body());
             id = created.body().replaceAll(".*\"id\":\"([^\"]+)\".*", "$1");
-            assertEquals("host", ServerOnDockerIT.docker("inspect", "-f", "{{.HostConfig.NetworkMode}}", "sandbox-" + id)
-                .out().trim(), "the embedded default network mode is upstream's: host");
+            assertEquals("bridge", ServerOnDockerIT.docker("inspect", "-f", "{{.HostConfig.NetworkMode}}", "sandbox-" + id)
+                .out().trim(), "the embedded default network mode is bridge (upstream: host, which shares the host's loopback)");
 
             HttpResponse<String> deleted = http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:8080/v1/sandboxes/" + id))
                 .header("OPEN-SANDBOX-API-KEY", "readme-key").DELETE().build(), HttpResponse.BodyHandlers.ofString());

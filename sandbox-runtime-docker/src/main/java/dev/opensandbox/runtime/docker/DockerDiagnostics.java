@@ -13,13 +13,14 @@ import dev.opensandbox.core.Secrets;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.TreeMap;
 
 /**
  * The plain-text diagnostics of a sandbox container, from one inspect: the description (as
- * upstream's, with every label and environment value whose name marks a secret masked, where
- * upstream printed the egress token in clear) and the events synthesized from its state, as
- * upstream does (the engine's event stream is not consulted).
+ * upstream's, with every label whose name marks a secret masked, where upstream printed the egress
+ * token in clear, and every environment value masked unless its name is on the allow-list) and the
+ * events synthesized from its state, as upstream does (the engine's event stream is not consulted).
  */
 final class DockerDiagnostics {
 
@@ -28,7 +29,8 @@ final class DockerDiagnostics {
     private DockerDiagnostics() {
     }
 
-    static String describe(InspectContainerResponse container) {
+    /** @param visibleEnv the environment variables whose values may show; every other value is masked */
+    static String describe(InspectContainerResponse container, Set<String> visibleEnv) {
         StringBuilder out = new StringBuilder();
         String id = container.getId() == null ? "" : container.getId();
         out.append("Container: ").append(id, 0, Math.min(12, id.length())).append('\n');
@@ -97,7 +99,7 @@ final class DockerDiagnostics {
                 int eq = entry.indexOf('=');
                 String name = eq < 0 ? entry : entry.substring(0, eq);
                 String value = eq < 0 ? "" : entry.substring(eq + 1);
-                out.append("  ").append(name).append('=').append(Secrets.mask(name, value)).append('\n');
+                out.append("  ").append(name).append('=').append(Secrets.maskEnv(name, value, visibleEnv)).append('\n');
             }
         }
         return out.toString();

@@ -1,6 +1,8 @@
 package dev.opensandbox.runtime.docker;
 
+import dev.opensandbox.core.Secrets;
 import dev.opensandbox.core.UnavailableException;
+import dev.opensandbox.core.spi.Deployment;
 import dev.opensandbox.core.spi.RuntimeContext;
 
 import java.io.IOException;
@@ -18,7 +20,8 @@ import java.util.Set;
  * The configuration of the Docker runtime, read from the {@code [docker]}, {@code [server]},
  * {@code [secure_runtime]} and {@code [egress]} sections with upstream's defaults.
  *
- * @param networkMode      {@code host} (default), {@code bridge}, or the name of a user-defined network
+ * @param networkMode      {@code bridge} (default; upstream's is {@code host}), {@code host}, or the name of a
+ *                         user-defined network
  * @param apiTimeout       bound of every wait for the engine: connect, a free connection, the answer's
  *                         head and each read of its body (default 180 s, upstream's)
  * @param hostIp           the Docker host's address as clients reach it, or null
@@ -41,6 +44,10 @@ import java.util.Set;
  * @param egressDisableIpv6 {@code [egress] disable_ipv6} (default true): IPv6 off in a sidecar's namespace
  * @param ossfsMountRoot   {@code [storage] ossfs_mount_root} (default {@code /mnt/ossfs}): where OSS buckets
  *                         are mounted on the host
+ * @param diagnosticsVisibleEnv {@code [server] diagnostics_visible_env}: environment variables whose values
+ *                         the diagnostics show (default {@link Secrets#DEFAULT_VISIBLE_ENV}); others are masked
+ * @param deployment       which containers, volumes and images are this server's (from the
+ *                         {@link RuntimeContext}; unscoped by default)
  */
 public record DockerRuntimeConfig(
         String networkMode,
@@ -60,13 +67,17 @@ public record DockerRuntimeConfig(
         String execdImage,
         String egressMode,
         boolean egressDisableIpv6,
-        String ossfsMountRoot) {
+        String ossfsMountRoot,
+        List<String> diagnosticsVisibleEnv,
+        Deployment deployment) {
 
     /** Upstream's default {@code drop_capabilities}. */
     public static final List<String> DEFAULT_DROP_CAPABILITIES = List.of("AUDIT_WRITE", "MKNOD", "NET_ADMIN",
         "NET_RAW", "SYS_ADMIN", "SYS_MODULE", "SYS_PTRACE", "SYS_TIME", "SYS_TTY_CONFIG");
 
     static final String INITIALIZATION_ERROR = "DOCKER::INITIALIZATION_ERROR";
+    /** Ours; upstream's is {@code host}. */
+    static final String DEFAULT_NETWORK_MODE = "bridge";
 
     public DockerRuntimeConfig {
         Objects.requireNonNull(networkMode, "networkMode");
@@ -88,26 +99,42 @@ public record DockerRuntimeConfig(
         if (!egressMode.equals("dns") && !egressMode.equals("dns+nft")) {
             throw invalid("egress.mode must be \"dns\" or \"dns+nft\", got \"" + egressMode + "\".");
         }
+        diagnosticsVisibleEnv = diagnosticsVisibleEnv == null ? Secrets.DEFAULT_VISIBLE_ENV
+            : List.copyOf(diagnosticsVisibleEnv);
+        deployment = deployment == null ? Deployment.unscoped() : deployment;
     }
 
-    /** The defaults of upstream with no configuration at all: host network mode. */
+    /**
+     * Upstream's defaults with no configuration at all, except the network mode: bridge, not host
+     * (a host-mode sandbox shares the host's network namespace, loopback services included).
+     */
     public static DockerRuntimeConfig defaults() {
-        return new DockerRuntimeConfig("host", Duration.ofSeconds(180), null, DEFAULT_DROP_CAPABILITIES, null, true,
-            null, 4096, "0.0.0.0", null, null, null, null, List.of(), null, "dns", true, "/mnt/ossfs");
+        return new DockerRuntimeConfig(DEFAULT_NETWORK_MODE, Duration.ofSeconds(180), null, DEFAULT_DROP_CAPABILITIES,
+            null, true, null, 4096, "0.0.0.0", null, null, null, null, List.of(), null, "dns", true, "/mnt/ossfs",
+            Secrets.DEFAULT_VISIBLE_ENV, Deployment.unscoped());
     }
 
-    /** Reads the configuration from the sections of {@code context}. */
+    /** Reads the configuration from the sections of {@code context}, for the context's deployment. */
     public static DockerRuntimeConfig from(RuntimeContext context) {
         DockerRuntimeConfig config = from(context.section("docker"), context.section("server"),
             context.section("secure_runtime"), context.section("egress"), context.section("storage"));
-        return config.withExecdImage(string(context.section("runtime"), "execd_image", null));
+        return config.withExecdImage(string(context.section("runtime"), "execd_image", null))
+            .withDeployment(context.deployment());
     }
 
     /** A copy that injects the execd of {@code image} (null: none). */
     public DockerRuntimeConfig withExecdImage(String image) {
         return new DockerRuntimeConfig(networkMode, apiTimeout, hostIp, dropCapabilities, apparmorProfile, noNewPrivileges,
             seccompProfile, pidsLimit, portBindAddress, serverHost, serverEip, ociRuntime, egressImage, allowedHostPaths,
-            image == null || image.isBlank() ? null : image.strip(), egressMode, egressDisableIpv6, ossfsMountRoot);
+            image == null || image.isBlank() ? null : image.strip(), egressMode, egressDisableIpv6, ossfsMountRoot,
+            diagnosticsVisibleEnv, deployment);
+    }
+
+    /** A copy for another deployment: what it creates carries that deployment's label, and it sees only what it owns. */
+    public DockerRuntimeConfig withDeployment(Deployment owner) {
+        return new DockerRuntimeConfig(networkMode, apiTimeout, hostIp, dropCapabilities, apparmorProfile, noNewPrivileges,
+            seccompProfile, pidsLimit, portBindAddress, serverHost, serverEip, ociRuntime, egressImage, allowedHostPaths,
+            execdImage, egressMode, egressDisableIpv6, ossfsMountRoot, diagnosticsVisibleEnv, owner);
     }
 
     static DockerRuntimeConfig from(Map<String, Object> docker, Map<String, Object> server,
@@ -118,7 +145,7 @@ public record DockerRuntimeConfig(
     static DockerRuntimeConfig from(Map<String, Object> docker, Map<String, Object> server,
                                     Map<String, Object> secureRuntime, Map<String, Object> egress,
                                     Map<String, Object> storage) {
-        String networkMode = string(docker, "network_mode", "host");
+        String networkMode = string(docker, "network_mode", DEFAULT_NETWORK_MODE);
         long apiTimeoutSeconds = number(docker, "api_timeout", 180);
         String hostIp = string(docker, "host_ip", null);
         List<String> drop = stringList(docker, "drop_capabilities", DEFAULT_DROP_CAPABILITIES);
@@ -131,7 +158,9 @@ public record DockerRuntimeConfig(
             noNewPrivileges, seccomp, pidsLimit, bindAddress, string(server, "host", null), string(server, "eip", null),
             ociRuntime(secureRuntime), string(egress, "image", null),
             hostPaths(storage), null, string(egress, "mode", "dns"), bool(egress, "disable_ipv6", true),
-            string(storage, "ossfs_mount_root", "/mnt/ossfs"));
+            string(storage, "ossfs_mount_root", "/mnt/ossfs"),
+            server.containsKey("diagnostics_visible_env") ? stringsAsWritten(server, "diagnostics_visible_env")
+                : Secrets.DEFAULT_VISIBLE_ENV, Deployment.unscoped());
     }
 
     /** Whether sandboxes share the host's network namespace (nothing is published). */
@@ -242,12 +271,12 @@ public record DockerRuntimeConfig(
 
     /** {@code [storage] allowed_host_paths} as written (the server's configuration already checked it). */
     private static List<String> hostPaths(Map<String, Object> storage) {
-        Object value = storage.get("allowed_host_paths");
-        if (value == null) {
-            return List.of();
-        }
-        if (!(value instanceof List<?> list)) {
-            throw invalid("storage.allowed_host_paths must be a list of strings.");
+        return storage.containsKey("allowed_host_paths") ? stringsAsWritten(storage, "allowed_host_paths") : List.of();
+    }
+
+    private static List<String> stringsAsWritten(Map<String, Object> section, String key) {
+        if (!(section.get(key) instanceof List<?> list)) {
+            throw invalid(key + " must be a list of strings.");
         }
         List<String> result = new ArrayList<>();
         for (Object item : list) {

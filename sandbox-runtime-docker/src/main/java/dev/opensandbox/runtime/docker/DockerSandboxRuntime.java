@@ -40,6 +40,7 @@ import dev.opensandbox.core.SandboxState;
 import dev.opensandbox.core.SandboxStatus;
 import dev.opensandbox.core.VolumeBackend;
 import dev.opensandbox.core.VolumeSpec;
+import dev.opensandbox.core.service.ResourceLimitsParser;
 import dev.opensandbox.core.spi.EndpointPurpose;
 import dev.opensandbox.core.spi.ExecHandle;
 import dev.opensandbox.core.spi.ExecOutput;
@@ -98,6 +99,12 @@ final class DockerSandboxRuntime implements SandboxRuntime {
     private final EgressSidecar egress;
     private final DockerSnapshots snapshots;
     static final String EXECD_PORT_IN_USE = "DOCKER::EXECD_PORT_IN_USE";
+    /** Ours: the proxy does not relay sandboxes in host network mode (it would reach the host's loopback). */
+    static final String PROXY_UNAVAILABLE_IN_HOST_MODE = "DOCKER::PROXY_UNAVAILABLE_IN_HOST_MODE";
+    /** The engine's minimum memory limit (6 MiB): below it the engine refuses the container. */
+    static final long MIN_MEMORY_BYTES = 6L << 20;
+    /** The engine's smallest CPU limit (0.01 CPU): below it the container fails to start. */
+    static final long MIN_CPU_MILLIS = 10;
     private final DockerClient docker;
     /** For exec attach, logs, statistics, pulls and file transfers: their own connections, never the control calls'. */
     private final DockerClient streams;
@@ -107,6 +114,17 @@ final class DockerSandboxRuntime implements SandboxRuntime {
     /** Image labels by image id; images are immutable by id, so entries never go stale. */
     private final Map<String, Map<String, String>> imageLabelsById = new ConcurrentHashMap<>();
     private volatile String publicHost;
+    private volatile Integer engineCpus;
+    private final Ownership ownership;
+    private final Set<String> visibleEnv;
+    /** Sandboxes being created or removed right now: reconcile leaves their objects alone. */
+    private final Set<SandboxId> busy = ConcurrentHashMap.newKeySet();
+    /**
+     * Held by a create with volumes from the last check of its host-directory binds until its
+     * container has started, so that no create of this runtime starts a container that could swap
+     * them meanwhile (see {@link DockerVolumes#refuseSwappableSources}).
+     */
+    private final java.util.concurrent.locks.ReentrantLock hostMountLock = new java.util.concurrent.locks.ReentrantLock();
 
     /** A runtime on an engine that shares the server's filesystem (a local socket), without ossfs tools. */
     DockerSandboxRuntime(DockerRuntimeConfig config, DockerClient docker, Clock clock) {
@@ -131,14 +149,17 @@ final class DockerSandboxRuntime implements SandboxRuntime {
         this.streams = streams;
         this.clock = clock;
         this.dropCapabilities = capabilities(config.dropCapabilities());
+        this.ownership = new Ownership(config.deployment());
+        this.visibleEnv = Set.copyOf(config.diagnosticsVisibleEnv());
         this.volumes = new DockerVolumes(docker, config.allowedHostPaths(), localEngine,
-            new OssfsMounts(config.ossfsMountRoot(), toolPath));
+            new OssfsMounts(config.ossfsMountRoot(), toolPath), ownership);
         adoptOssfsMounts();
         this.injection = new ExecdInjection(docker, config.execdImage(),
-            (image, platform) -> ensureImage(image, null, platform), clock);
-        this.egress = new EgressSidecar(docker, config, (image, platform) -> ensureImage(image, null, platform));
+            (image, platform) -> ensureImage(image, null, platform), clock, ownership);
+        this.egress = new EgressSidecar(docker, config, (image, platform) -> ensureImage(image, null, platform),
+            ownership);
         this.snapshots = new DockerSnapshots(docker, EngineTransport.longAnswerWithin(config.apiTimeout()),
-            this::sandboxNotFound);
+            this::sandboxNotFound, ownership);
     }
 
     private static List<Capability> capabilities(List<String> names) {
@@ -187,15 +208,86 @@ final class DockerSandboxRuntime implements SandboxRuntime {
             }
         }
         for (VolumeSpec volume : spec.volumes()) {
+            refuseColons(volume);
             volumes.checkMountable(volume);
         }
         if (spec.platform() != null && "windows".equalsIgnoreCase(spec.platform().os())) {
             throw invalid("platform.os 'windows' is not supported by this server's Docker runtime.");
         }
+        if (spec.resourceLimits() != null) {
+            checkLimitsTheEngineAccepts(ResourceLimitsParser.parse(spec.resourceLimits()), spec.resourceLimits());
+        }
     }
 
+    /** A bind is written {@code source:target:mode}: a colon in either path would split it elsewhere. */
+    private static void refuseColons(VolumeSpec volume) {
+        if (volume.mountPath().indexOf(':') >= 0) {
+            throw new InvalidRequestException(ErrorCodes.VOLUME_INVALID_MOUNT_PATH, "Volume '" + volume.name()
+                + "': mountPath '" + volume.mountPath() + "' contains ':', which Docker's bind syntax cannot carry.");
+        }
+        if (volume.subPath() != null && volume.subPath().indexOf(':') >= 0) {
+            throw new InvalidRequestException(ErrorCodes.VOLUME_INVALID_SUB_PATH, "Volume '" + volume.name()
+                + "': subPath '" + volume.subPath() + "' contains ':', which Docker's bind syntax cannot carry.");
+        }
+        if (volume.backend() instanceof VolumeBackend.Host host && host.path().indexOf(':') >= 0) {
+            throw new InvalidRequestException(ErrorCodes.VOLUME_INVALID_HOST_PATH, "Volume '" + volume.name()
+                + "': host path '" + host.path() + "' contains ':', which Docker's bind syntax cannot carry.");
+        }
+    }
+
+    /** The engine refuses a memory limit under 6 MiB, and CPU limits under 0.01 or above its own CPU count. */
+    private void checkLimitsTheEngineAccepts(ResourceLimits limits, Map<String, String> requested) {
+        if (limits.memoryBytes().isPresent() && limits.memoryBytes().getAsLong() < MIN_MEMORY_BYTES) {
+            throw invalid("Invalid resourceLimits.memory '" + requested.get("memory") + "': Docker needs at least 6Mi.");
+        }
+        if (limits.cpuMillis().isPresent()) {
+            long millis = limits.cpuMillis().getAsLong();
+            if (millis < MIN_CPU_MILLIS) {
+                throw invalid("Invalid resourceLimits.cpu '" + requested.get("cpu") + "': Docker needs at least 10m "
+                    + "(0.01 CPU).");
+            }
+            Integer cpus = engineCpus();
+            if (cpus != null && millis > cpus * 1000L) {
+                throw invalid("Invalid resourceLimits.cpu '" + requested.get("cpu") + "': the Docker engine has " + cpus
+                    + " CPU" + (cpus == 1 ? "" : "s") + ".");
+            }
+        }
+    }
+
+    /** The engine's CPU count, asked once; null when the engine does not say. */
+    private Integer engineCpus() {
+        Integer known = engineCpus;
+        if (known == null) {
+            try {
+                Integer reported = docker.infoCmd().exec().getNCPU();
+                if (reported != null && reported > 0) {
+                    known = reported;
+                    engineCpus = known;
+                }
+            } catch (RuntimeException e) {
+                LOG.debug("Engine CPU count unknown: {}", DockerErrors.describe(e));
+            }
+        }
+        return known;
+    }
+
+    /**
+     * Creates and starts the sandbox's objects. While it runs, {@link #reapOrphans} leaves the
+     * sandbox's sidecar alone: it exists before the sandbox container does.
+     */
     @Override
     public Sandbox create(ProvisionRequest request) {
+        boolean marked = busy.add(request.id());
+        try {
+            return provision(request);
+        } finally {
+            if (marked) {
+                busy.remove(request.id());
+            }
+        }
+    }
+
+    private Sandbox provision(ProvisionRequest request) {
         SandboxSpec spec = request.spec();
         validate(spec);
         SandboxId id = request.id();
@@ -277,31 +369,42 @@ final class DockerSandboxRuntime implements SandboxRuntime {
         }
 
         String containerId;
-        try {
-            containerId = create.exec().getId();
-        } catch (RuntimeException e) {
-            if (!(e instanceof com.github.dockerjava.api.exception.ConflictException)) {
-                // A timed-out create may still have made the container: reap whatever carries this id.
-                removeQuietly(id);
-            }
-            if (sidecar != null) {
-                egress.remove(id);
-            }
-            volumes.release(mounts, createdVolumes);
-            throw startFailed(id, e);
+        boolean mountsVolumes = !spec.volumes().isEmpty();
+        if (mountsVolumes) {
+            hostMountLock.lock();
         }
         try {
-            if (execd != null) {
-                injection.install(containerId, execd);
+            try {
+                volumes.refuseSwappableSources(mounts);
+                containerId = create.exec().getId();
+            } catch (RuntimeException e) {
+                if (!(e instanceof SandboxException) && !(e instanceof com.github.dockerjava.api.exception.ConflictException)) {
+                    // A timed-out create may still have made the container: reap whatever carries this id.
+                    removeQuietly(id);
+                }
+                if (sidecar != null) {
+                    egress.remove(id);
+                }
+                volumes.release(mounts, createdVolumes);
+                throw e instanceof SandboxException known ? known : startFailed(id, e);
             }
-            docker.startContainerCmd(containerId).exec();
-        } catch (RuntimeException e) {
-            removeContainerQuietly(id, containerId);
-            if (sidecar != null) {
-                egress.remove(id);
+            try {
+                if (execd != null) {
+                    injection.install(containerId, execd);
+                }
+                docker.startContainerCmd(containerId).exec();
+            } catch (RuntimeException e) {
+                removeContainerQuietly(id, containerId);
+                if (sidecar != null) {
+                    egress.remove(id);
+                }
+                volumes.release(mounts, createdVolumes);
+                throw e instanceof SandboxException known ? known : startRefused(id, request.limits(), e);
             }
-            volumes.release(mounts, createdVolumes);
-            throw e instanceof SandboxException known ? known : startFailed(id, e);
+        } finally {
+            if (mountsVolumes) {
+                hostMountLock.unlock();
+            }
         }
         LOG.info("Sandbox {} started in container {} ({} network)", id, shortId(containerId), networkMode);
 
@@ -332,6 +435,15 @@ final class DockerSandboxRuntime implements SandboxRuntime {
                     + "network mode runs one sandbox at a time. Use docker.network_mode = \"bridge\" for more.");
             }
         }
+    }
+
+    /** A GPU request on an engine without a GPU device driver is the request's fault, told as such. */
+    private SandboxException startRefused(SandboxId id, ResourceLimits limits, RuntimeException cause) {
+        if (limits.gpuCount().isPresent() && DockerErrors.describe(cause).contains("could not select device driver")) {
+            return new InvalidRequestException(ErrorCodes.INVALID_PARAMETER, "Invalid resourceLimits.gpu: this Docker "
+                + "engine has no GPU device driver (" + DockerErrors.describe(cause) + ").", cause);
+        }
+        return startFailed(id, cause);
     }
 
     private RuntimeFailureException startFailed(SandboxId id, RuntimeException cause) {
@@ -365,7 +477,7 @@ final class DockerSandboxRuntime implements SandboxRuntime {
         labels.put(ContainerMapper.IMAGE_LABEL, request.image().uri());
         labels.put(ContainerMapper.ENTRYPOINT_LABEL, LabelJson.encode(request.entrypoint()));
         labels.put(ContainerMapper.NETWORK_MODE_LABEL, networkMode);
-        return labels;
+        return ownership.stamp(labels);
     }
 
     private static List<String> env(Map<String, String> env) {
@@ -601,11 +713,12 @@ final class DockerSandboxRuntime implements SandboxRuntime {
         return findContainer(id).flatMap(container -> ContainerMapper.fromInspect(container, imageLabels(container.getImageId())));
     }
 
+    /** This deployment's sandboxes, from one list call. */
     @Override
     public List<Sandbox> list() {
         List<Container> containers;
         try {
-            containers = docker.listContainersCmd().withShowAll(true).withLabelFilter(List.of(Labels.ID)).exec();
+            containers = ownership.containers(docker, Labels.ID, "");
         } catch (RuntimeException e) {
             throw new RuntimeFailureException(DockerErrors.QUERY_FAILED,
                 "Failed to list sandboxes: " + DockerErrors.describe(e), e);
@@ -623,19 +736,19 @@ final class DockerSandboxRuntime implements SandboxRuntime {
 
     /**
      * The container of a sandbox: by its name first (one call), else by its id label; a
-     * container that vanishes meanwhile is simply absent (W18).
+     * container that vanishes meanwhile is simply absent (W18), and one of another deployment too.
      */
     private Optional<InspectContainerResponse> findContainer(SandboxId id) {
         try {
             try {
                 InspectContainerResponse byName = docker.inspectContainerCmd(containerName(id)).exec();
-                if (isSandbox(byName, id)) {
+                if (isSandbox(byName, id) && ownership.owns(byName.getConfig().getLabels())) {
                     return Optional.of(byName);
                 }
             } catch (com.github.dockerjava.api.exception.NotFoundException absent) {
                 // fall back to the label
             }
-            for (Container candidate : containersLabelled(Labels.ID, id)) {
+            for (Container candidate : ownership.containers(docker, Labels.ID, id.toString())) {
                 if (candidate.getLabels() != null && candidate.getLabels().containsKey(Labels.EGRESS_SIDECAR_FOR)) {
                     continue;
                 }
@@ -658,10 +771,6 @@ final class DockerSandboxRuntime implements SandboxRuntime {
             && !labels.containsKey(Labels.EGRESS_SIDECAR_FOR);
     }
 
-    private List<Container> containersLabelled(String key, SandboxId id) {
-        return docker.listContainersCmd().withShowAll(true).withLabelFilter(Map.of(key, id.toString())).exec();
-    }
-
     private InspectContainerResponse requireContainer(SandboxId id) {
         return findContainer(id).orElseThrow(() -> sandboxNotFound(id));
     }
@@ -673,13 +782,28 @@ final class DockerSandboxRuntime implements SandboxRuntime {
 
     // ---------------------------------------------------------------- remove, pause, resume
 
-    /** Force-removal kills (SIGKILL) and removes in one daemon call; sidecars go after the sandbox. */
+    /**
+     * Force-removal kills (SIGKILL) and removes in one daemon call; sidecars go after the sandbox.
+     * Only this deployment's containers are removed; while it runs, {@link #reapOrphans} leaves the
+     * sandbox's sidecar alone.
+     */
     @Override
     public void remove(SandboxId id) {
+        boolean marked = busy.add(id);
+        try {
+            removeOwned(id);
+        } finally {
+            if (marked) {
+                busy.remove(id);
+            }
+        }
+    }
+
+    private void removeOwned(SandboxId id) {
         List<Container> targets = new ArrayList<>();
         try {
-            targets.addAll(containersLabelled(Labels.ID, id));
-            targets.addAll(containersLabelled(Labels.EGRESS_SIDECAR_FOR, id));
+            targets.addAll(ownership.containers(docker, Labels.ID, id.toString()));
+            targets.addAll(ownership.containers(docker, Labels.EGRESS_SIDECAR_FOR, id.toString()));
         } catch (RuntimeException e) {
             throw new RuntimeFailureException(DockerErrors.DELETE_FAILED,
                 "Failed to delete sandbox " + id + ": " + DockerErrors.describe(e), e);
@@ -720,22 +844,32 @@ final class DockerSandboxRuntime implements SandboxRuntime {
     }
 
     /**
-     * Removes egress sidecars whose sandbox container is gone (for example after a crash between
-     * the two removals). Two list calls whatever the number of sandboxes; one failed removal is
-     * logged and the pass goes on.
+     * Removes this deployment's egress sidecars whose sandbox container is gone (for example after
+     * a crash between the two removals), and leftover execd helpers. Never touched: the objects of
+     * a create or a remove in flight in this runtime (a sidecar exists before its sandbox
+     * container does), and objects younger than {@link #orphanGrace()}, which may be those of a
+     * create in another server process of the same deployment. Three list calls whatever the
+     * number of sandboxes; one failed removal is logged and the pass goes on.
      */
     @Override
     public void reapOrphans() {
-        injection.reapHelpers();
-        Set<String> managed = new HashSet<>();
+        Duration grace = orphanGrace();
+        injection.reapHelpers(grace);
+        // Sidecars first, then the creates in flight, then the sandboxes: a sidecar listed here whose
+        // create is not in flight any more either has its sandbox container by the last listing or
+        // was already removed by its failed create.
+        List<Container> sidecars = ownership.containers(docker, Labels.EGRESS_SIDECAR_FOR, "");
+        Set<SandboxId> inFlight = Set.copyOf(busy);
+        Set<String> sandboxes = new HashSet<>();
+        // Every deployment's: a sidecar whose sandbox exists anywhere is not an orphan.
         for (Container container : docker.listContainersCmd().withShowAll(true).withLabelFilter(List.of(Labels.ID)).exec()) {
-            managed.add(container.getLabels().get(Labels.ID));
+            sandboxes.add(container.getLabels().get(Labels.ID));
         }
-        List<Container> sidecars = docker.listContainersCmd().withShowAll(true)
-            .withLabelFilter(List.of(Labels.EGRESS_SIDECAR_FOR)).exec();
+        Instant now = clock.instant();
         for (Container sidecar : sidecars) {
             String owner = sidecar.getLabels().get(Labels.EGRESS_SIDECAR_FOR);
-            if (managed.contains(owner)) {
+            if (sandboxes.contains(owner) || SandboxId.tryParse(owner).map(inFlight::contains).orElse(false)
+                || youngerThan(sidecar, grace, now)) {
                 continue;
             }
             try {
@@ -743,10 +877,30 @@ final class DockerSandboxRuntime implements SandboxRuntime {
                 LOG.info("Removed orphan egress sidecar {} of vanished sandbox {}", shortId(sidecar.getId()), owner);
             } catch (com.github.dockerjava.api.exception.NotFoundException alreadyGone) {
                 // fine
+            } catch (com.github.dockerjava.api.exception.ConflictException e) {
+                // Someone else is removing it already: just as good.
+                if (!DockerErrors.describe(e).contains("already in progress")) {
+                    LOG.warn("Could not remove orphan sidecar {}: {}", shortId(sidecar.getId()), DockerErrors.describe(e));
+                }
             } catch (RuntimeException e) {
                 LOG.warn("Could not remove orphan sidecar {}: {}", shortId(sidecar.getId()), DockerErrors.describe(e));
             }
         }
+    }
+
+    /**
+     * How long a create may hold a sidecar before its sandbox container exists: the sidecar's start
+     * and inspect, its health wait and the container create, each engine call bounded by the API
+     * timeout.
+     */
+    Duration orphanGrace() {
+        return EgressSidecar.READY_LIMIT.plus(config.apiTimeout().multipliedBy(3));
+    }
+
+    /** Whether the engine created this container less than {@code grace} before {@code now} (unknown: young). */
+    static boolean youngerThan(Container container, Duration grace, Instant now) {
+        Long created = container.getCreated();
+        return created == null || Instant.ofEpochSecond(created).plus(grace).isAfter(now);
     }
 
     private void removeQuietly(SandboxId id) {
@@ -817,9 +971,23 @@ final class DockerSandboxRuntime implements SandboxRuntime {
             throw new InvalidRequestException(ErrorCodes.INVALID_PORT, "Port must be between 1 and 65535.");
         }
         InspectContainerResponse container = requireContainer(id);
+        InspectContainerResponse.ContainerState state = container.getState();
+        if (state == null || !Boolean.TRUE.equals(state.getRunning())) {
+            // Stopped outside the server (docker stop, a crash): no address, no published port.
+            throw new ConflictException(DockerErrors.NOT_RUNNING, "Sandbox " + id + " is not running (its container is "
+                + (state == null || state.getStatus() == null ? "stopped" : state.getStatus()) + "): its ports cannot "
+                + "be reached.");
+        }
         Map<String, String> labels = container.getConfig() == null || container.getConfig().getLabels() == null
             ? Map.of() : container.getConfig().getLabels();
         String mode = createdNetworkMode(container, labels);
+        if (purpose == EndpointPurpose.INTERNAL && mode.equalsIgnoreCase("host")) {
+            // The sandbox shares the host's network namespace: 127.0.0.1:<port> is any service of the host.
+            throw new ConflictException(PROXY_UNAVAILABLE_IN_HOST_MODE, "Sandbox " + id + " runs in host network mode: "
+                + "its ports are the host's own, so the server's proxy does not relay them (it would reach any service "
+                + "listening on the host's loopback). Reach port " + port + " directly at the sandbox's endpoint, or "
+                + "use docker.network_mode = \"bridge\".");
+        }
         if (purpose == EndpointPurpose.INTERNAL && mode.toLowerCase(Locale.ROOT).startsWith("container:")) {
             // The sandbox shares the namespace of another container (its egress sidecar): every port of
             // the sandbox is that container's address, no execd relay needed (upstream went through it).
@@ -871,12 +1039,11 @@ final class DockerSandboxRuntime implements SandboxRuntime {
 
     // The top-level IPAddress is deprecated (gone in API 1.44) but is all some older engines fill in: keep it as a fallback.
     @SuppressWarnings("deprecation")
-    /** Rebuilds the ossfs reference counts from the sandboxes that hold mounts (one list call). */
+    /** Rebuilds the ossfs reference counts from this deployment's sandboxes that hold mounts (one list call). */
     private void adoptOssfsMounts() {
         try {
             List<String> held = new ArrayList<>();
-            for (Container container : docker.listContainersCmd().withShowAll(true)
-                .withLabelFilter(List.of(Labels.OSSFS_MOUNTS)).exec()) {
+            for (Container container : ownership.containers(docker, Labels.OSSFS_MOUNTS, "")) {
                 if (container.getLabels() != null && container.getLabels().containsKey(Labels.ID)) {
                     LabelJson.decode(container.getLabels().get(Labels.OSSFS_MOUNTS)).ifPresent(held::addAll);
                 }
@@ -941,7 +1108,7 @@ final class DockerSandboxRuntime implements SandboxRuntime {
 
     @Override
     public Optional<String> describe(SandboxId id) {
-        return Optional.of(DockerDiagnostics.describe(requireContainer(id)));
+        return Optional.of(DockerDiagnostics.describe(requireContainer(id), visibleEnv));
     }
 
     @Override

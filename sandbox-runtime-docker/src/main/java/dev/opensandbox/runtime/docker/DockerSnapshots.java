@@ -65,11 +65,14 @@ final class DockerSnapshots {
     private final DockerClient docker;
     private final Duration commitTimeout;
     private final Function<SandboxId, NotFoundException> sandboxNotFound;
+    private final Ownership ownership;
 
-    DockerSnapshots(DockerClient docker, Duration commitTimeout, Function<SandboxId, NotFoundException> sandboxNotFound) {
+    DockerSnapshots(DockerClient docker, Duration commitTimeout, Function<SandboxId, NotFoundException> sandboxNotFound,
+                    Ownership ownership) {
         this.docker = docker;
         this.commitTimeout = commitTimeout;
         this.sandboxNotFound = sandboxNotFound;
+        this.ownership = ownership;
     }
 
     /** The image of a snapshot: repository {@value #REPOSITORY}, tag = the snapshot id. */
@@ -108,8 +111,8 @@ final class DockerSnapshots {
         ContainerConfig own = container.getConfig();
         ContainerConfig base = sourceImageConfig(id, container);
         List<String> env = env(list(own == null ? null : own.getEnv()), list(base == null ? null : base.getEnv()));
-        Map<String, String> labels = labels(own == null ? null : own.getLabels(), base == null ? null : base.getLabels(),
-            id, snapshotId);
+        Map<String, String> labels = ownership.stamp(labels(own == null ? null : own.getLabels(),
+            base == null ? null : base.getLabels(), id, snapshotId));
         long started = System.nanoTime();
         try {
             docker.commitCmd(container.getId())
@@ -152,7 +155,8 @@ final class DockerSnapshots {
 
     /**
      * Removes a snapshot image without force. A missing image is fine; an image a container still
-     * uses is a conflict; a reference outside {@value #REPOSITORY} is never removed (not ours).
+     * uses is a conflict; a reference outside {@value #REPOSITORY}, or an image of another
+     * deployment, is never removed (not ours).
      */
     void delete(String image) {
         if (!isSnapshotImage(image)) {
@@ -160,6 +164,11 @@ final class DockerSnapshots {
             return;
         }
         try {
+            ContainerConfig config = docker.inspectImageCmd(image).exec().getConfig();
+            if (!ownership.owns(config == null ? null : config.getLabels())) {
+                LOG.info("Snapshot image {} belongs to another deployment; left in place", image);
+                return;
+            }
             docker.removeImageCmd(image).withForce(false).exec();
         } catch (com.github.dockerjava.api.exception.NotFoundException alreadyGone) {
             return;

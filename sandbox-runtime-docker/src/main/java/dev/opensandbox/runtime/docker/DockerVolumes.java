@@ -2,6 +2,8 @@ package dev.opensandbox.runtime.docker;
 
 import com.github.dockerjava.api.DockerClient;
 import com.github.dockerjava.api.command.InspectVolumeResponse;
+import com.github.dockerjava.api.model.Container;
+import com.github.dockerjava.api.model.ContainerMount;
 import dev.opensandbox.core.ErrorCodes;
 import dev.opensandbox.core.InvalidRequestException;
 import dev.opensandbox.core.Labels;
@@ -19,6 +21,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.function.Supplier;
 
 /**
  * The {@code volumes} of a create request as Docker bind strings: host paths (behind
@@ -27,6 +30,10 @@ import java.util.Map;
  * the {@code local} driver). Everything it creates for a request is returned so that a failed
  * create, a delete and an expiry can remove it (upstream leaked auto-created volumes when a later
  * step failed, and on expiry).
+ *
+ * <p>A bind source on the host is never strictly inside a directory that some container mounts
+ * read-write: that container could swap it for a symlink between the check and the mount (see
+ * {@link #refuseSwappableSources}).
  *
  * <p>The host-path checks run on the server's filesystem, which is the engine's only when the
  * engine is local (a unix socket). With a remote engine the lexical allowlist check still applies
@@ -41,24 +48,38 @@ final class DockerVolumes {
     static final String VOLUME_PVC_SUBPATH_UNSUPPORTED_DRIVER = "VOLUME::PVC_SUBPATH_UNSUPPORTED_DRIVER";
     static final String VOLUME_HOST_PATH_CREATE_FAILED = "VOLUME::HOST_PATH_CREATE_FAILED";
     static final String VOLUME_OSSFS_UNAVAILABLE = "VOLUME::OSSFS_UNAVAILABLE";
+    /** Ours: a host path below a directory that some container can write, so it could be swapped before the mount. */
+    static final String VOLUME_HOST_PATH_UNDER_WRITABLE_MOUNT = "VOLUME::HOST_PATH_UNDER_WRITABLE_MOUNT";
 
     private final DockerClient docker;
     private final List<String> allowedHostPaths;
     private final boolean localEngine;
     private final OssfsMounts ossfs;
+    private final Ownership ownership;
 
-    DockerVolumes(DockerClient docker, List<String> allowedHostPaths, boolean localEngine, OssfsMounts ossfs) {
+    DockerVolumes(DockerClient docker, List<String> allowedHostPaths, boolean localEngine, OssfsMounts ossfs,
+                  Ownership ownership) {
         this.docker = docker;
         this.allowedHostPaths = List.copyOf(allowedHostPaths);
         this.localEngine = localEngine;
         this.ossfs = ossfs;
+        this.ownership = ownership;
     }
 
     /**
      * What a create needs: the binds, the volumes created for this request (removed again if the
-     * create fails), and those to delete with the sandbox (recorded in its label).
+     * create fails), those to delete with the sandbox (recorded in its label), and the host
+     * directories the binds name, as checked (see {@link #refuseSwappableSources}).
      */
-    record Prepared(List<String> binds, List<String> created, List<String> deleteWithSandbox, List<String> ossfsMounts) {
+    record Prepared(List<String> binds, List<String> created, List<String> deleteWithSandbox, List<String> ossfsMounts,
+                    List<CheckedSource> hostSources) {
+    }
+
+    /**
+     * A bind source on the host: the path as requested (with its subPath) and what it resolved to
+     * when it was checked, which is what the bind names.
+     */
+    record CheckedSource(String requested, String checked) {
     }
 
     /**
@@ -104,14 +125,34 @@ final class DockerVolumes {
         List<String> created = new ArrayList<>();
         List<String> deleteWithSandbox = new ArrayList<>();
         List<String> mounted = new ArrayList<>();
+        List<CheckedSource> hostSources = new ArrayList<>();
+        // Listed once per request, and only when a volume binds a host directory.
+        Supplier<List<WritableMount>> writableOnce = new Supplier<>() {
+            private List<WritableMount> listed;
+
+            @Override
+            public List<WritableMount> get() {
+                if (listed == null) {
+                    listed = writableMounts();
+                }
+                return listed;
+            }
+        };
         try {
             for (VolumeSpec volume : volumes) {
                 String mode = volume.readOnly() ? "ro" : "rw";
                 if (volume.backend() instanceof VolumeBackend.Host host) {
-                    binds.add(hostSource(host.path(), volume.subPath()) + ":" + volume.mountPath() + ":" + mode);
+                    CheckedSource source = hostSource(host.path(), volume.subPath(), writableOnce);
+                    hostSources.add(source);
+                    binds.add(source.checked() + ":" + volume.mountPath() + ":" + mode);
                 } else if (volume.backend() instanceof VolumeBackend.Pvc pvc) {
-                    binds.add(namedSource(pvc, volume.subPath(), created, deleteWithSandbox) + ":" + volume.mountPath()
-                        + ":" + mode);
+                    String source = namedSource(pvc, volume.subPath(), created, deleteWithSandbox);
+                    if (source.startsWith("/")) {
+                        // A subPath of a local volume: a host directory that containers with the volume can change.
+                        refuseUnderWritableMount(source, Path.of(source), writableOnce.get());
+                        hostSources.add(new CheckedSource(source, source));
+                    }
+                    binds.add(source + ":" + volume.mountPath() + ":" + mode);
                 } else if (volume.backend() instanceof VolumeBackend.Ossfs oss) {
                     checkMountable(volume);
                     String path = ossfs.mountPath(oss, volume.subPath());
@@ -127,42 +168,121 @@ final class DockerVolumes {
             releaseOssfs(mounted);
             throw e;
         }
-        return new Prepared(List.copyOf(binds), List.copyOf(created), List.copyOf(deleteWithSandbox), List.copyOf(mounted));
+        return new Prepared(List.copyOf(binds), List.copyOf(created), List.copyOf(deleteWithSandbox), List.copyOf(mounted),
+            List.copyOf(hostSources));
     }
 
     // ---------------------------------------------------------------- host paths
 
-    String hostSource(String path, String subPath) {
+    /**
+     * Checks a host path (with its subPath): under an allowed prefix, also through symlinks, and
+     * not inside a directory some container can write (before anything is created there); creates
+     * the directory when missing and says what to bind: the resolved path, checked again after the
+     * creation, so that no symlink is followed again when the container starts.
+     */
+    CheckedSource hostSource(String path, String subPath, Supplier<List<WritableMount>> writable) {
         String resolved = subPath == null || subPath.isEmpty() ? path : normalize(path + "/" + subPath);
         requireAllowed(resolved, path);
         if (!localEngine) {
-            return resolved;
+            refuseUnderWritableMount(resolved, Path.of(resolved), writable.get());
+            return new CheckedSource(resolved, resolved);
         }
         Path target = Path.of(resolved);
+        refuseUnderWritableMount(resolved, requireUnderRealPrefix(target, resolved), writable.get());
+        if (!Files.isRegularFile(target)) {
+            try {
+                Files.createDirectories(target);
+            } catch (IOException | RuntimeException e) {
+                throw new RuntimeFailureException(VOLUME_HOST_PATH_CREATE_FAILED,
+                    "Failed to create host path '" + resolved + "': " + e.getMessage(), e);
+            }
+        }
+        return new CheckedSource(resolved, requireUnderRealPrefix(target, resolved).toString());
+    }
+
+    private Path requireUnderRealPrefix(Path target, String resolved) {
         Path real = realPathOfExistingPart(target);
-        boolean underARealPrefix = false;
         for (String prefix : allowedHostPaths) {
             Path realPrefix = realPathOfExistingPart(Path.of(prefix));
             if (real.equals(realPrefix) || real.startsWith(realPrefix)) {
-                underARealPrefix = true;
-                break;
+                return real;
             }
         }
-        if (!underARealPrefix) {
-            throw new InvalidRequestException(ErrorCodes.VOLUME_HOST_PATH_NOT_ALLOWED,
-                "Host path '" + resolved + "' resolves through a symlink to '" + real + "', which is not under any "
-                    + "allowed prefix ([storage] allowed_host_paths).");
+        throw new InvalidRequestException(ErrorCodes.VOLUME_HOST_PATH_NOT_ALLOWED,
+            "Host path '" + resolved + "' resolves through a symlink to '" + real + "', which is not under any "
+                + "allowed prefix ([storage] allowed_host_paths).");
+    }
+
+    /**
+     * Refuses bind sources that a running or stopped container could have swapped, or still could
+     * swap, between the check and the mount: Docker resolves a bind source when the container
+     * starts, so a sandbox that writes a directory could replace a subdirectory of it with a
+     * symlink to {@code /} after the check (the host-path race). Refused:
+     * <ul>
+     *   <li>a source that now resolves elsewhere than when it was checked;</li>
+     *   <li>a source strictly below a directory that any container on the engine mounts
+     *       read-write (real paths compared). The directory itself stays allowed: a container
+     *       cannot replace the root of its own mount.</li>
+     * </ul>
+     * The caller holds the runtime's host-mount lock from this check until the container has
+     * started, so that no create of this server mounts a writable parent in between. Not covered:
+     * host processes (and other servers or Docker clients) that write under the allowed prefixes,
+     * and containers restarted outside the server, which resolve their binds again.
+     *
+     * @throws InvalidRequestException {@value #VOLUME_HOST_PATH_UNDER_WRITABLE_MOUNT} or
+     *                                 {@code VOLUME::HOST_PATH_NOT_ALLOWED}
+     */
+    void refuseSwappableSources(Prepared prepared) {
+        if (prepared.hostSources().isEmpty()) {
+            return;
         }
-        if (Files.isRegularFile(target)) {
-            return resolved;
+        List<WritableMount> writable = writableMounts();
+        for (CheckedSource source : prepared.hostSources()) {
+            Path now = resolvedNow(source.requested());
+            if (!now.toString().equals(source.checked())) {
+                throw new InvalidRequestException(ErrorCodes.VOLUME_HOST_PATH_NOT_ALLOWED, "Host path '"
+                    + source.requested() + "' changed while it was checked (it resolved to '" + source.checked()
+                    + "', now to '" + now + "').");
+            }
+            refuseUnderWritableMount(source.requested(), now, writable);
         }
-        try {
-            Files.createDirectories(target);
-        } catch (IOException | RuntimeException e) {
-            throw new RuntimeFailureException(VOLUME_HOST_PATH_CREATE_FAILED,
-                "Failed to create host path '" + resolved + "': " + e.getMessage(), e);
+    }
+
+    private static void refuseUnderWritableMount(String requested, Path real, List<WritableMount> writable) {
+        for (WritableMount mount : writable) {
+            if (real.startsWith(mount.source()) && !real.equals(mount.source())) {
+                throw new InvalidRequestException(VOLUME_HOST_PATH_UNDER_WRITABLE_MOUNT, "Host path '" + requested
+                    + "' lies inside '" + mount.source() + "', which container " + mount.container() + " mounts "
+                    + "read-write: it could replace the path with a symlink before the mount. Mount '" + mount.source()
+                    + "' itself, or a directory no container can write.");
+            }
         }
-        return resolved;
+    }
+
+    /** A directory some container can write: its real path, and the container's name for messages. */
+    record WritableMount(Path source, String container) {
+    }
+
+    private List<WritableMount> writableMounts() {
+        List<WritableMount> writable = new ArrayList<>();
+        for (Container container : docker.listContainersCmd().withShowAll(true).exec()) {
+            if (container.getMounts() == null) {
+                continue;
+            }
+            for (ContainerMount mount : container.getMounts()) {
+                String source = mount.getSource();
+                if (Boolean.TRUE.equals(mount.getRw()) && source != null && source.startsWith("/")) {
+                    String name = container.getNames() == null || container.getNames().length == 0 ? container.getId()
+                        : container.getNames()[0].replaceFirst("^/", "");
+                    writable.add(new WritableMount(resolvedNow(source), name));
+                }
+            }
+        }
+        return writable;
+    }
+
+    private Path resolvedNow(String path) {
+        return localEngine ? realPathOfExistingPart(Path.of(path)) : Path.of(normalize(path));
     }
 
     private void requireAllowed(String resolved, String requested) {
@@ -211,8 +331,7 @@ final class DockerVolumes {
                     "Volume '" + name + "' does not exist and createIfNotExists is false.");
             }
             try {
-                docker.createVolumeCmd().withName(name).withLabels(Map.of(Labels.VOLUME_MANAGED_BY, MANAGED_BY_SERVER))
-                    .exec();
+                docker.createVolumeCmd().withName(name).withLabels(managedLabels()).exec();
             } catch (RuntimeException e) {
                 throw new RuntimeFailureException(VOLUME_PVC_INSPECT_FAILED,
                     "Failed to create volume '" + name + "': " + DockerErrors.describe(e), e);
@@ -246,6 +365,7 @@ final class DockerVolumes {
                 throw new InvalidRequestException(ErrorCodes.VOLUME_INVALID_SUB_PATH,
                     "SubPath '" + subPath + "' of volume '" + name + "' escapes it through a symlink.");
             }
+            return real.toString();
         }
         return source;
     }
@@ -264,18 +384,23 @@ final class DockerVolumes {
     /** Creates a volume the server owns (for example the credential proxy's shared one). */
     void createManaged(String name) {
         try {
-            docker.createVolumeCmd().withName(name).withLabels(Map.of(Labels.VOLUME_MANAGED_BY, MANAGED_BY_SERVER)).exec();
+            docker.createVolumeCmd().withName(name).withLabels(managedLabels()).exec();
         } catch (RuntimeException e) {
             throw new RuntimeFailureException(VOLUME_PVC_INSPECT_FAILED,
                 "Failed to create volume '" + name + "': " + DockerErrors.describe(e), e);
         }
     }
 
+    private Map<String, String> managedLabels() {
+        return ownership.stamp(Map.of(Labels.VOLUME_MANAGED_BY, MANAGED_BY_SERVER));
+    }
+
     // ---------------------------------------------------------------- cleanup
 
     /**
      * Removes the named volumes (a sandbox's {@code opensandbox.io/volume-managed-by} list), but
-     * only those whose own label says the server created them; errors are logged, never thrown.
+     * only those whose own labels say this server's deployment created them; errors are logged,
+     * never thrown.
      */
     void removeManaged(List<String> names) {
         for (String name : names) {
@@ -287,6 +412,10 @@ final class DockerVolumes {
                 Map<String, String> labels = volume.getLabels();
                 if (labels == null || !MANAGED_BY_SERVER.equals(labels.get(Labels.VOLUME_MANAGED_BY))) {
                     LOG.info("Volume {} is not managed by the server; left in place", name);
+                    continue;
+                }
+                if (!ownership.owns(labels)) {
+                    LOG.info("Volume {} belongs to another deployment; left in place", name);
                     continue;
                 }
                 docker.removeVolumeCmd(name).exec();

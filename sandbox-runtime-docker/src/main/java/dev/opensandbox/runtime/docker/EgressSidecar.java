@@ -51,13 +51,16 @@ final class EgressSidecar {
     private final DockerClient docker;
     private final DockerRuntimeConfig config;
     private final BiConsumer<String, Platform> ensureImage;
+    private final Ownership ownership;
     private final SecureRandom random = new SecureRandom();
     private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(1)).build();
 
-    EgressSidecar(DockerClient docker, DockerRuntimeConfig config, BiConsumer<String, Platform> ensureImage) {
+    EgressSidecar(DockerClient docker, DockerRuntimeConfig config, BiConsumer<String, Platform> ensureImage,
+                  Ownership ownership) {
         this.docker = docker;
         this.config = config;
         this.ensureImage = ensureImage;
+        this.ownership = ownership;
     }
 
     /**
@@ -92,7 +95,7 @@ final class EgressSidecar {
         try {
             containerId = docker.createContainerCmd(config.egressImage())
                 .withName(containerName(id))
-                .withLabels(Map.of(Labels.EGRESS_SIDECAR_FOR, id.toString()))
+                .withLabels(ownership.stamp(Map.of(Labels.EGRESS_SIDECAR_FOR, id.toString())))
                 .withEnv(env)
                 .withExposedPorts(ExposedPort.tcp(DockerSandboxRuntime.EXECD_PORT), ExposedPort.tcp(DockerSandboxRuntime.HTTP_PORT),
                     ExposedPort.tcp(API_PORT))
@@ -193,11 +196,10 @@ final class EgressSidecar {
         return bindAddress == null || bindAddress.equals("0.0.0.0") || bindAddress.equals("::") ? "127.0.0.1" : bindAddress;
     }
 
-    /** Removes every sidecar of a sandbox; errors are logged. */
+    /** Removes every sidecar of a sandbox that this deployment owns; errors are logged. */
     void remove(SandboxId id) {
         try {
-            for (var container : docker.listContainersCmd().withShowAll(true)
-                .withLabelFilter(Map.of(Labels.EGRESS_SIDECAR_FOR, id.toString())).exec()) {
+            for (var container : ownership.containers(docker, Labels.EGRESS_SIDECAR_FOR, id.toString())) {
                 docker.removeContainerCmd(container.getId()).withForce(true).withRemoveVolumes(true).exec();
             }
         } catch (RuntimeException e) {

@@ -2,6 +2,7 @@ package dev.opensandbox.runtime.docker;
 
 import com.github.dockerjava.api.DockerClient;
 import com.github.dockerjava.api.command.CreateContainerCmd;
+import com.github.dockerjava.api.model.Container;
 import dev.opensandbox.core.Platform;
 import dev.opensandbox.core.RuntimeFailureException;
 import dev.opensandbox.core.UnavailableException;
@@ -12,9 +13,11 @@ import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.time.Clock;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.BiConsumer;
@@ -44,16 +47,21 @@ final class ExecdInjection {
     private final Map<String, Archives> cache = new ConcurrentHashMap<>();
     private final BiConsumer<String, Platform> ensureImage;
     private final Clock clock;
+    private final Ownership ownership;
+    /** Names of the helpers of harvests in progress: never reaped. */
+    private final Set<String> harvesting = ConcurrentHashMap.newKeySet();
 
     /**
      * @param ensureImage makes an image present (pulling it when absent or of another platform),
      *                    as for sandbox images
      */
-    ExecdInjection(DockerClient docker, String execdImage, BiConsumer<String, Platform> ensureImage, Clock clock) {
+    ExecdInjection(DockerClient docker, String execdImage, BiConsumer<String, Platform> ensureImage, Clock clock,
+                   Ownership ownership) {
         this.clock = clock;
         this.docker = docker;
         this.execdImage = execdImage;
         this.ensureImage = ensureImage;
+        this.ownership = ownership;
     }
 
     /** The two tar archives read from the execd image. */
@@ -95,11 +103,20 @@ final class ExecdInjection {
     private Archives harvest(Platform platform) {
         ensureImage.accept(execdImage, platform);
         String name = "sandbox-execd-" + UUID.randomUUID();
+        harvesting.add(name);
+        try {
+            return harvest(platform, name);
+        } finally {
+            harvesting.remove(name);
+        }
+    }
+
+    private Archives harvest(Platform platform, String name) {
         String helper;
         try {
             CreateContainerCmd create = docker.createContainerCmd(execdImage).withName(name)
                 .withEntrypoint("tail", "-f", "/dev/null")
-                .withLabels(Map.of(HELPER_LABEL, "true"));
+                .withLabels(ownership.stamp(Map.of(HELPER_LABEL, "true")));
             if (platform != null) {
                 create.withPlatform(platform.os() + "/" + platform.arch());
             }
@@ -156,10 +173,17 @@ final class ExecdInjection {
         }
     }
 
-    /** Removes helper containers a crash left behind (they live seconds when all goes well). */
-    void reapHelpers() {
+    /**
+     * Removes this deployment's helper containers that a crash left behind (they live seconds when
+     * all goes well): never one of a harvest in progress, nor one younger than {@code grace}, which
+     * may belong to a harvest of another server process of the same deployment.
+     */
+    void reapHelpers(Duration grace) {
         try {
-            for (var container : docker.listContainersCmd().withShowAll(true).withLabelFilter(List.of(HELPER_LABEL)).exec()) {
+            for (var container : ownership.containers(docker, HELPER_LABEL, "")) {
+                if (inUse(container, grace)) {
+                    continue;
+                }
                 try {
                     docker.removeContainerCmd(container.getId()).withForce(true).exec();
                     LOG.info("Removed leftover execd helper container {}", container.getId());
@@ -170,6 +194,16 @@ final class ExecdInjection {
         } catch (RuntimeException e) {
             LOG.warn("Could not list execd helper containers: {}", DockerErrors.describe(e));
         }
+    }
+
+    private boolean inUse(Container container, Duration grace) {
+        String[] names = container.getNames() == null ? new String[0] : container.getNames();
+        for (String name : names) {
+            if (harvesting.contains(name.startsWith("/") ? name.substring(1) : name)) {
+                return true;
+            }
+        }
+        return DockerSandboxRuntime.youngerThan(container, grace, clock.instant());
     }
 
     /** POSIX-shell-like word splitting: quotes and backslashes, no expansion. */

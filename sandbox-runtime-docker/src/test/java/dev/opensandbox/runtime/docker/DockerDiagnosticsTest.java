@@ -6,6 +6,7 @@ import com.github.dockerjava.api.command.InspectContainerResponse;
 import org.junit.jupiter.api.Test;
 
 import java.util.List;
+import java.util.Set;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -21,7 +22,8 @@ class DockerDiagnosticsTest {
     private static final String EXITED = """
         {"Id":"0123456789abcdef0123","Name":"/sandbox-x","Created":"2026-12-07T00:00:00Z",
          "Config":{"Image":"busybox","Labels":{"z":"last","opensandbox.io/egress-auth-token":"tok-123","a":"first"},
-                   "Env":["API_TOKEN=s3cret","PLAIN=visible","DB_PASSWORD=","EMPTY"]},
+                   "Env":["API_TOKEN=s3cret","PLAIN=visible","DB_PASSWORD=","EMPTY","PATH=/bin","MY_PASSWD=hunter2",
+                          "GH_PAT=ghp_1","DATABASE_URL=postgres://u:p@db/x","CREDENTIALS=c"]},
          "HostConfig":{"NanoCpus":500000000,"Memory":67108864},
          "State":{"Status":"exited","Running":false,"Paused":false,"OOMKilled":true,"ExitCode":137,
                   "Error":"","StartedAt":"2026-12-07T00:00:01Z","FinishedAt":"2026-12-07T00:05:00Z"},
@@ -30,15 +32,20 @@ class DockerDiagnosticsTest {
         """;
 
     @Test
-    void theDescriptionMasksEverySecretAmongLabelsAndEnvironment() throws Exception {
-        String text = DockerDiagnostics.describe(inspect(EXITED));
+    void theDescriptionMasksSecretLabelsAndEveryEnvironmentValueNotAllowListed() throws Exception {
+        String text = DockerDiagnostics.describe(inspect(EXITED), Set.of("PATH", "PLAIN"));
 
         assertTrue(text.startsWith("Container: 0123456789ab\nName: sandbox-x\nImage: busybox\n"), text);
         assertTrue(text.contains("Resources: cpu 0.5 cores, memory 64 MiB"), text);
         assertTrue(text.contains("  bridge: 172.17.0.3"), text);
         assertTrue(text.contains("  44772/tcp -> 127.0.0.1:32768"), text);
         assertTrue(text.contains("  API_TOKEN=***\n"), text);
-        assertTrue(text.contains("  PLAIN=visible\n"), text);
+        assertTrue(text.contains("  PLAIN=visible\n") && text.contains("  PATH=/bin\n"), "allow-listed: " + text);
+        for (String secret : List.of("MY_PASSWD", "GH_PAT", "DATABASE_URL", "CREDENTIALS")) {
+            assertTrue(text.contains("  " + secret + "=***\n"), secret + " masked though no heuristic knows it: " + text);
+        }
+        assertFalse(text.contains("hunter2") || text.contains("ghp_1") || text.contains("u:p@") || text.contains("=c\n"),
+            text);
         assertTrue(text.contains("  DB_PASSWORD=\n"), "an empty secret stays visibly empty: " + text);
         assertTrue(text.contains("  opensandbox.io/egress-auth-token=***\n"), text);
         assertFalse(text.contains("s3cret") || text.contains("tok-123"), text);
@@ -65,7 +72,7 @@ class DockerDiagnosticsTest {
             """);
         assertEquals(List.of("2026-12-07T00:00:00Z Created", "2026-12-07T00:00:01Z Started"),
             DockerDiagnostics.events(running, 50));
-        String text = DockerDiagnostics.describe(running);
+        String text = DockerDiagnostics.describe(running, Set.of());
         assertTrue(text.contains("Ports:\n  (not bound)\n"), text);
         assertTrue(text.contains("Labels:\n  (none)\n") && text.contains("Env:\n  (none)\n"), text);
         assertTrue(text.contains("Resources: cpu unlimited, memory unlimited") || text.contains("Resources: (unknown)"), text);

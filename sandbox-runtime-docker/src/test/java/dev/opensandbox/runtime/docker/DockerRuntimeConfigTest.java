@@ -1,6 +1,8 @@
 package dev.opensandbox.runtime.docker;
 
 import dev.opensandbox.core.UnavailableException;
+import dev.opensandbox.core.spi.Deployment;
+import dev.opensandbox.core.spi.RuntimeContext;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -19,10 +21,10 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 class DockerRuntimeConfigTest {
 
     @Test
-    void emptySectionsGiveUpstreamDefaults() {
+    void emptySectionsGiveUpstreamDefaultsButTheBridgeNetwork() {
         DockerRuntimeConfig config = DockerRuntimeConfig.from(Map.of(), Map.of(), Map.of(), Map.of());
 
-        assertEquals("host", config.networkMode());
+        assertEquals("bridge", config.networkMode(), "host mode would share the host's loopback with every sandbox");
         assertEquals(Duration.ofSeconds(180), config.apiTimeout());
         assertEquals(DockerRuntimeConfig.DEFAULT_DROP_CAPABILITIES, config.dropCapabilities());
         assertTrue(config.noNewPrivileges());
@@ -47,6 +49,19 @@ class DockerRuntimeConfigTest {
         assertEquals("runsc", config.ociRuntime());
         assertEquals("203.0.113.9", config.serverEip());
         assertEquals("egress:1", config.egressImage());
+    }
+
+    @Test
+    void theDeploymentComesFromTheContextAndTheVisibleEnvironmentFromTheServerSection() {
+        DockerRuntimeConfig config = DockerRuntimeConfig.from(new RuntimeContext(java.time.Clock.systemUTC(),
+            Map.of("server", Map.of("diagnostics_visible_env", List.of("PATH", "LANG"))), Map.of(), Deployment.of("blue")));
+
+        assertEquals(Deployment.of("blue"), config.deployment());
+        assertEquals(List.of("PATH", "LANG"), config.diagnosticsVisibleEnv());
+        DockerRuntimeConfig unscoped = DockerRuntimeConfig.from(new RuntimeContext(java.time.Clock.systemUTC(), Map.of(),
+            Map.of()));
+        assertEquals(Deployment.unscoped(), unscoped.deployment(), "the 3-argument context stays unscoped");
+        assertEquals(dev.opensandbox.core.Secrets.DEFAULT_VISIBLE_ENV, unscoped.diagnosticsVisibleEnv());
     }
 
     @Test

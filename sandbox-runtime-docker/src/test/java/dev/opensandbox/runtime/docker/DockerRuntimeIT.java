@@ -12,18 +12,18 @@ import dev.opensandbox.core.RuntimeFailureException;
 import dev.opensandbox.core.Sandbox;
 import dev.opensandbox.core.SandboxId;
 import dev.opensandbox.core.SandboxState;
+import dev.opensandbox.core.spi.Deployment;
 import dev.opensandbox.core.spi.EndpointPurpose;
-import dev.opensandbox.core.spi.ExecOutput;
 import dev.opensandbox.core.spi.ExecRequest;
 import dev.opensandbox.core.spi.FileInfo;
 import dev.opensandbox.core.spi.ProvisionRequest;
 import dev.opensandbox.core.spi.ResourceUsage;
 import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 import java.io.ByteArrayInputStream;
-import java.io.ByteArrayOutputStream;
 import java.io.InputStream;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -45,7 +45,6 @@ import java.util.concurrent.atomic.AtomicReference;
 
 import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -103,6 +102,22 @@ class DockerRuntimeIT {
     }
 
     @Test
+    void aGpuOnAnEngineWithoutAGpuDriverIsTheRequestsFaultAndLeavesNoContainer() {
+        Assumptions.assumeTrue(engine.raw.infoCmd().exec().getRuntimes() == null
+            || !engine.raw.infoCmd().exec().getRuntimes().containsKey("nvidia"), "this engine has a GPU runtime");
+        ResourceLimits gpu = new ResourceLimits(Map.of("gpu", "1"), OptionalLong.empty(), OptionalLong.empty(),
+            OptionalInt.of(1));
+        ProvisionRequest request = DockerTestEngine.request(engine.spec("sleep", "3600").build(), gpu);
+
+        InvalidRequestException e = assertThrows(InvalidRequestException.class, () -> bridge.create(request));
+
+        assertEquals("SANDBOX::INVALID_PARAMETER", e.code());
+        assertTrue(e.getMessage().startsWith("Invalid resourceLimits.gpu: this Docker engine has no GPU device driver"),
+            e.getMessage());
+        assertEquals(List.of(), engine.containersOf(request.id()));
+    }
+
+    @Test
     void containerCarriesUpstreamLabelsLimitsAndHardening() {
         ResourceLimits limits = new ResourceLimits(Map.of("memory", "64Mi", "cpu", "500m"),
             OptionalLong.of(64L * 1024 * 1024), OptionalLong.of(500), OptionalInt.empty());
@@ -148,6 +163,35 @@ class DockerRuntimeIT {
         }
     }
 
+    @Test
+    void theProxyIsRefusedForHostModeSandboxesWhoseClientsGetTheHostPort() {
+        Sandbox sandbox = host.create(DockerTestEngine.request(engine.spec("sleep", "3600").build()));
+
+        ConflictException refused = assertThrows(ConflictException.class,
+            () -> host.resolveEndpoint(sandbox.id(), 8080, EndpointPurpose.INTERNAL));
+
+        assertEquals("DOCKER::PROXY_UNAVAILABLE_IN_HOST_MODE", refused.code());
+        assertTrue(refused.getMessage().contains("Reach port 8080 directly"),
+            refused.getMessage());
+        assertTrue(host.resolveEndpoint(sandbox.id(), 8080, EndpointPurpose.EXTERNAL).address().endsWith(":8080"));
+    }
+
+    @Test
+    void aContainerStoppedOutsideTheServerIsNotRunningForEveryEndpoint() {
+        for (DockerSandboxRuntime runtime : List.of(bridge, host)) {
+            Sandbox sandbox = runtime.create(DockerTestEngine.request(engine.spec("sleep", "3600").build()));
+            engine.raw.stopContainerCmd("sandbox-" + sandbox.id()).withTimeout(0).exec();
+
+            for (EndpointPurpose purpose : EndpointPurpose.values()) {
+                ConflictException stopped = assertThrows(ConflictException.class,
+                    () -> runtime.resolveEndpoint(sandbox.id(), 44772, purpose), purpose.toString());
+                assertEquals("DOCKER::SANDBOX_NOT_RUNNING", stopped.code());
+                assertTrue(stopped.getMessage().contains("is not running (its container is exited)"), stopped.getMessage());
+            }
+            runtime.remove(sandbox.id());
+        }
+    }
+
     private static String get(String url) throws Exception {
         return HTTP.send(HttpRequest.newBuilder(URI.create(url)).timeout(Duration.ofSeconds(2)).build(),
             HttpResponse.BodyHandlers.ofString()).body();
@@ -186,20 +230,34 @@ class DockerRuntimeIT {
 
     @Test
     void reapOrphansRemovesSidecarsOfVanishedSandboxesOnly() {
+        Deployment deployment = DockerTestEngine.newDeployment();
+        String owner = deployment.id();
+        // A day ahead: the orphan is past the grace that protects creates of other server processes.
+        DockerSandboxRuntime reaper = engine.runtime(DockerRuntimeConfig.from(Map.of("network_mode", "host"), Map.of(),
+            Map.of(), Map.of()), deployment, Duration.ofDays(1));
         SandboxId live = SandboxId.random();
-        String liveSandbox = startLabelled("sandbox-" + live, Map.of(Labels.ID, live.toString()));
-        String liveSidecar = startLabelled("sandbox-egress-" + live, Map.of(Labels.EGRESS_SIDECAR_FOR, live.toString()));
+        String liveSandbox = startLabelled("sandbox-" + live, Map.of(Labels.ID, live.toString(), Labels.DEPLOYMENT, owner));
+        String liveSidecar = startLabelled("sandbox-egress-" + live, Map.of(Labels.EGRESS_SIDECAR_FOR, live.toString(),
+            Labels.DEPLOYMENT, owner));
         SandboxId vanished = SandboxId.random();
-        String orphan = startLabelled("sandbox-egress-" + vanished, Map.of(Labels.EGRESS_SIDECAR_FOR, vanished.toString()));
+        String orphan = startLabelled("sandbox-egress-" + vanished, Map.of(Labels.EGRESS_SIDECAR_FOR, vanished.toString(),
+            Labels.DEPLOYMENT, owner));
 
-        host.reapOrphans();
+        engine.runtime(DockerRuntimeConfig.from(Map.of("network_mode", "host"), Map.of(), Map.of(), Map.of()), deployment,
+            Duration.ZERO).reapOrphans();
+        assertTrue(engine.raw.listContainersCmd().withShowAll(true).withLabelFilter(Map.of(DockerTestEngine.RUN_LABEL,
+            engine.runId)).exec().stream().anyMatch(c -> c.getId().equals(orphan)),
+            "a young orphan is left to the grace period");
+        reaper.reapOrphans();
 
+        // Bounded wait: a removal another process already started finishes on its own.
+        await("the orphan sidecar is removed").atMost(Duration.ofSeconds(10))
+            .until(() -> engine.raw.listContainersCmd().withShowAll(true).withIdFilter(List.of(orphan)).exec().isEmpty());
         List<String> remaining = engine.raw.listContainersCmd().withShowAll(true)
             .withLabelFilter(Map.of(DockerTestEngine.RUN_LABEL, engine.runId)).exec()
             .stream().map(c -> c.getId()).toList();
         assertTrue(remaining.contains(liveSandbox) && remaining.contains(liveSidecar), remaining.toString());
-        assertFalse(remaining.contains(orphan), "the orphan sidecar was removed");
-        host.remove(live);
+        reaper.remove(live);
         assertTrue(engine.raw.listContainersCmd().withShowAll(true)
             .withLabelFilter(Map.of(DockerTestEngine.RUN_LABEL, engine.runId)).exec().stream()
             .noneMatch(c -> c.getId().equals(liveSidecar)), "remove takes the sandbox's sidecar with it");
@@ -336,20 +394,9 @@ class DockerRuntimeIT {
     }
 
     private static String execStdout(SandboxId id, ExecRequest request) {
-        ByteArrayOutputStream out = new ByteArrayOutputStream();
-        int code = host.exec(id, request, new ExecOutput() {
-            @Override
-            public void stdout(byte[] data, int offset, int length) {
-                out.write(data, offset, length);
-            }
-
-            @Override
-            public void stderr(byte[] data, int offset, int length) {
-                out.write(data, offset, length);
-            }
-        }).awaitExit(Duration.ofSeconds(10));
-        assertEquals(0, code, out.toString(StandardCharsets.UTF_8));
-        return out.toString(StandardCharsets.UTF_8);
+        DockerTestEngine.ExecResult result = DockerTestEngine.exec(host, id, request);
+        assertEquals(0, result.exitCode(), result.output());
+        return result.output();
     }
 
     @Test

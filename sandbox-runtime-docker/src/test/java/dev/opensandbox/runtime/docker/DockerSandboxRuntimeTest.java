@@ -191,4 +191,72 @@ class DockerSandboxRuntimeTest {
         org.junit.jupiter.api.Assertions.assertFalse(
             DockerSandboxRuntime.matchesPlatform(amd64Image, new dev.opensandbox.core.Platform("windows", "amd64")));
     }
+
+    @Test
+    void colonsInBindPathsAreRefusedBeforeAnyVolumeIsMade() {
+        DockerSandboxRuntime runtime = runtime(bridge());
+        List<VolumeSpec> bad = List.of(
+            new VolumeSpec("data", "/mnt/a:b", false, null, new VolumeBackend.Host("/data/x")),
+            new VolumeSpec("data", "/mnt/x", false, "a:b", new VolumeBackend.Host("/data/x")),
+            new VolumeSpec("data", "/mnt/x", false, null, new VolumeBackend.Host("/data/x:rw")),
+            new VolumeSpec("data", "/mnt/x", false, "sub:dir", new VolumeBackend.Pvc("claim", true, false, null, null, null)));
+        List<String> codes = List.of("VOLUME::INVALID_MOUNT_PATH", "VOLUME::INVALID_SUB_PATH", "VOLUME::INVALID_HOST_PATH",
+            "VOLUME::INVALID_SUB_PATH");
+        for (int i = 0; i < bad.size(); i++) {
+            SandboxSpec spec = SandboxSpec.builder().image("busybox").entrypoint("sleep", "1").resourceLimits(Map.of())
+                .volumes(List.of(bad.get(i))).build();
+            InvalidRequestException e = assertThrows(InvalidRequestException.class, () -> runtime.validate(spec));
+            assertEquals(codes.get(i), e.code(), e.getMessage());
+            assertTrue(e.getMessage().contains("contains ':'"), e.getMessage());
+        }
+    }
+
+    @Test
+    void limitsTheEngineRefusesAreInvalidParameters() {
+        DockerSandboxRuntime runtime = runtime(bridge());
+        for (Map<String, String> limits : List.of(Map.of("memory", "7"), Map.of("memory", "6291455"), Map.of("cpu", "9m"),
+            Map.of("cpu", "0.001"))) {
+            SandboxSpec spec = SandboxSpec.builder().image("busybox").entrypoint("sleep", "1").resourceLimits(limits).build();
+            InvalidRequestException e = assertThrows(InvalidRequestException.class, () -> runtime.validate(spec),
+                limits.toString());
+            assertEquals("SANDBOX::INVALID_PARAMETER", e.code());
+            assertTrue(e.getMessage().contains("Docker needs at least"), e.getMessage());
+        }
+        runtime.validate(SandboxSpec.builder().image("busybox").entrypoint("sleep", "1")
+            .resourceLimits(Map.of("memory", "6Mi", "cpu", "10m")).build());
+    }
+
+    @Test
+    void aScopedRuntimeStampsItsDeploymentAndAnUnscopedOneNothing() {
+        SandboxSpec spec = SandboxSpec.builder().image("busybox:1.36").entrypoint("sleep", "3600").build();
+        ProvisionRequest request = request(spec, null);
+
+        Map<String, String> scoped = runtime(bridge().withDeployment(dev.opensandbox.core.spi.Deployment.of("blue")))
+            .labels(request, "bridge");
+        Map<String, String> unscoped = runtime(bridge()).labels(request, "bridge");
+
+        assertEquals("blue", scoped.get("opensandbox.io/deployment"));
+        assertFalse(unscoped.containsKey("opensandbox.io/deployment"), unscoped.toString());
+    }
+
+    @Test
+    void onlyContainersOlderThanTheGraceCountAsOrphans() {
+        Duration grace = runtime(bridge()).orphanGrace();
+        assertEquals(Duration.ofSeconds(30 + 3 * 180), grace, "the health wait plus three API timeouts");
+        com.github.dockerjava.api.model.Container young = new com.github.dockerjava.api.model.Container();
+        Instant now = CLOCK.instant();
+
+        assertTrue(DockerSandboxRuntime.youngerThan(young, grace, now), "no creation time: treated as young");
+        assertTrue(DockerSandboxRuntime.youngerThan(created(now.minus(grace).plusSeconds(1)), grace, now));
+        assertFalse(DockerSandboxRuntime.youngerThan(created(now.minus(grace)), grace, now));
+    }
+
+    private static com.github.dockerjava.api.model.Container created(Instant at) {
+        try {
+            return new com.fasterxml.jackson.databind.ObjectMapper().readValue("{\"Created\":" + at.getEpochSecond() + "}",
+                com.github.dockerjava.api.model.Container.class);
+        } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+            throw new AssertionError(e);
+        }
+    }
 }

@@ -7,12 +7,18 @@ import dev.opensandbox.core.ResourceLimits;
 import dev.opensandbox.core.SandboxException;
 import dev.opensandbox.core.SandboxId;
 import dev.opensandbox.core.SandboxSpec;
+import dev.opensandbox.core.spi.Deployment;
+import dev.opensandbox.core.spi.ExecOutput;
+import dev.opensandbox.core.spi.ExecRequest;
 import dev.opensandbox.core.spi.ProvisionRequest;
 import org.junit.jupiter.api.Assertions;
 import org.junit.jupiter.api.Assumptions;
 
+import java.io.ByteArrayOutputStream;
 import java.lang.reflect.InvocationTargetException;
 import java.lang.reflect.Proxy;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
@@ -75,6 +81,28 @@ final class DockerTestEngine implements AutoCloseable {
         return new DockerSandboxRuntime(config, counted, Clock.systemUTC());
     }
 
+    /** A bridge runtime (ports on 127.0.0.1) that may mount host paths under {@code allowed}. */
+    DockerSandboxRuntime runtimeAllowingHostPathsUnder(Path allowed) {
+        DockerRuntimeConfig config = DockerRuntimeConfig.from(Map.of("network_mode", "bridge", "port_bind_address",
+            "127.0.0.1"), Map.of("host", "127.0.0.1"), Map.of(), Map.of(),
+            Map.of("allowed_host_paths", List.of(allowed.toString())));
+        return new DockerSandboxRuntime(config, counted, Clock.systemUTC());
+    }
+
+    /**
+     * A runtime of its own deployment (so that its reconcile touches only what this test made) on
+     * a clock {@code ahead} of the real one, which makes every container look older than it is.
+     */
+    DockerSandboxRuntime runtime(DockerRuntimeConfig config, Deployment deployment, Duration ahead) {
+        return new DockerSandboxRuntime(config.withDeployment(deployment), counted,
+            Clock.offset(Clock.systemUTC(), ahead));
+    }
+
+    /** A deployment id no other test run uses. */
+    static Deployment newDeployment() {
+        return Deployment.of("it-" + UUID.randomUUID());
+    }
+
     int totalCalls() {
         return calls.values().stream().mapToInt(AtomicInteger::get).sum();
     }
@@ -93,6 +121,26 @@ final class DockerTestEngine implements AutoCloseable {
         Instant now = Clock.systemUTC().instant().truncatedTo(ChronoUnit.MICROS);
         return new ProvisionRequest(SandboxId.random(), spec, spec.image(), spec.entrypoint(), limits, now,
             spec.timeout() == null ? null : now.plus(spec.timeout()));
+    }
+
+    /** What a command printed (stdout and stderr together) and its exit code. */
+    record ExecResult(int exitCode, String output) {
+    }
+
+    static ExecResult exec(DockerSandboxRuntime runtime, SandboxId id, ExecRequest request) {
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        int code = runtime.exec(id, request, new ExecOutput() {
+            @Override
+            public void stdout(byte[] data, int offset, int length) {
+                out.write(data, offset, length);
+            }
+
+            @Override
+            public void stderr(byte[] data, int offset, int length) {
+                out.write(data, offset, length);
+            }
+        }).awaitExit(Duration.ofSeconds(30));
+        return new ExecResult(code, out.toString(StandardCharsets.UTF_8));
     }
 
     List<Container> containersOf(SandboxId id) {

@@ -9,7 +9,6 @@ import dev.opensandbox.core.SandboxId;
 import dev.opensandbox.core.SandboxSpec;
 import dev.opensandbox.core.VolumeBackend;
 import dev.opensandbox.core.VolumeSpec;
-import dev.opensandbox.core.spi.ExecOutput;
 import dev.opensandbox.core.spi.ExecRequest;
 import dev.opensandbox.core.spi.ProvisionRequest;
 import org.junit.jupiter.api.AfterAll;
@@ -17,9 +16,7 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
@@ -245,19 +242,7 @@ class DockerVolumesIT {
     }
 
     private static String execIn(DockerSandboxRuntime on, SandboxId id, String script) {
-        ByteArrayOutputStream out = new ByteArrayOutputStream();
-        ExecOutput sink = new ExecOutput() {
-            @Override
-            public synchronized void stdout(byte[] data, int offset, int length) {
-                out.write(data, offset, length);
-            }
-
-            @Override
-            public synchronized void stderr(byte[] data, int offset, int length) {
-                out.write(data, offset, length);
-            }
-        };
-        int exit = on.exec(id, ExecRequest.of("sh", "-c", script), sink).awaitExit(Duration.ofSeconds(30));
-        return exit + ":" + out.toString(StandardCharsets.UTF_8).strip();
+        DockerTestEngine.ExecResult result = DockerTestEngine.exec(on, id, ExecRequest.of("sh", "-c", script));
+        return result.exitCode() + ":" + result.output().strip();
     }
 }

@@ -75,6 +75,6 @@ class EndpointsTest {
         return new DockerRuntimeConfig(c.networkMode(), c.apiTimeout(), hostIp, c.dropCapabilities(), c.apparmorProfile(),
             c.noNewPrivileges(), c.seccompProfile(), c.pidsLimit(), c.portBindAddress(), serverHost, eip, c.ociRuntime(),
             c.egressImage(), c.allowedHostPaths(), c.execdImage(), c.egressMode(), c.egressDisableIpv6(),
-            c.ossfsMountRoot());
+            c.ossfsMountRoot(), c.diagnosticsVisibleEnv(), c.deployment());
     }
 }

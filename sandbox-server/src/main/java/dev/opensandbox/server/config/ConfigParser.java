@@ -122,7 +122,10 @@ final class ConfigParser {
                 t.seconds("sweep_interval_seconds", d.sweepInterval().toSeconds()),
                 t.bool("proxy_requires_api_key", d.proxyRequiresApiKey()),
                 t.bool("require_secure_access", d.requireSecureAccess()),
-                t.longValue("max_request_body_bytes", d.maxRequestBodyBytes()));
+                t.longValue("max_request_body_bytes", d.maxRequestBodyBytes()),
+                t.optStringMap("default_resource_limits").orElse(d.defaultResourceLimits()),
+                t.optStringMap("max_resource_limits").orElse(d.maxResourceLimits()),
+                t.optStringList("diagnostics_visible_env").orElse(d.diagnosticsVisibleEnv()));
     }
 
     private static DeploymentSection deployment(TableReader t) {

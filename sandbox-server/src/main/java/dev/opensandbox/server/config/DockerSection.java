@@ -9,7 +9,8 @@ import java.util.OptionalLong;
  * {@code [docker]}: settings of the Docker runtime. Always built (with defaults when absent) and
  * ignored by other runtimes.
  *
- * @param networkMode {@code host} (default), {@code bridge} or a user-defined network name
+ * @param networkMode {@code bridge} (default here; upstream: {@code host}), {@code host} or a user-defined
+ *     network name
  * @param apiTimeout Docker API client timeout ({@code api_timeout} seconds, default 180); empty means
  *     no timeout, written {@code 0} (TOML has no null)
  * @param hostIp host for bridge-mode endpoint URLs when the server runs in a container (blank = unset)
@@ -47,7 +48,7 @@ public record DockerSection(
     }
 
     static DockerSection defaults() {
-        return new DockerSection("host", Optional.of(Duration.ofSeconds(180)), Optional.empty(),
+        return new DockerSection("bridge", Optional.of(Duration.ofSeconds(180)), Optional.empty(),
                 DEFAULT_DROP_CAPABILITIES, Optional.empty(), true, Optional.empty(), OptionalLong.of(4096), "0.0.0.0");
     }
 

@@ -1,7 +1,11 @@
 package dev.opensandbox.server.config;
 
+import dev.opensandbox.core.Secrets;
+import dev.opensandbox.core.service.ServicePolicy;
+
 import java.time.Duration;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.OptionalInt;
 
@@ -31,6 +35,13 @@ import java.util.OptionalInt;
  *     says, so the proxy and the built-in execd require it ({@code require_secure_access}, default false)
  * @param maxRequestBodyBytes ours: the largest JSON API request body, chunked or not ({@code
  *     max_request_body_bytes}, ≥ 1, default 1 MiB); the proxy and the execd upload are not limited
+ * @param defaultResourceLimits ours: {@code cpu} and {@code memory} of sandboxes whose request names
+ *     none ({@code default_resource_limits}, a table; default none, as upstream: unlimited)
+ * @param maxResourceLimits ours: the largest {@code cpu} and {@code memory} a create may ask for
+ *     ({@code max_resource_limits}, a table; default none); a request naming none of a bounded key
+ *     gets its default, else this maximum
+ * @param diagnosticsVisibleEnv ours: environment variables whose values the diagnostics show
+ *     ({@code diagnostics_visible_env}); every other value is masked
  */
 public record ServerSection(
         String host,
@@ -48,7 +59,10 @@ public record ServerSection(
         Duration sweepInterval,
         boolean proxyRequiresApiKey,
         boolean requireSecureAccess,
-        long maxRequestBodyBytes) {
+        long maxRequestBodyBytes,
+        Map<String, String> defaultResourceLimits,
+        Map<String, String> maxResourceLimits,
+        List<String> diagnosticsVisibleEnv) {
 
     static final List<String> LOOPS = List.of("auto", "uvloop", "asyncio");
     static final List<String> HTTPS = List.of("auto", "httptools", "h11");
@@ -85,12 +99,21 @@ public record ServerSection(
         }
         Check.seconds("server.sweep_interval_seconds", sweepInterval, 1);
         Check.atLeast("server.max_request_body_bytes", maxRequestBodyBytes, 1);
+        defaultResourceLimits = Check.stringMap("server.default_resource_limits", defaultResourceLimits);
+        maxResourceLimits = Check.stringMap("server.max_resource_limits", maxResourceLimits);
+        try {
+            ServicePolicy.defaults().withResourceLimits(defaultResourceLimits, maxResourceLimits);
+        } catch (IllegalArgumentException e) {
+            throw ConfigException.at("server", e.getMessage());
+        }
+        diagnosticsVisibleEnv = Check.strings("server.diagnostics_visible_env", diagnosticsVisibleEnv);
     }
 
     static ServerSection defaults() {
         return new ServerSection("0.0.0.0", 8080, Duration.ofSeconds(30), OptionalInt.of(1024), 2048, 200,
                 "auto", "auto", Optional.empty(), Optional.empty(), Optional.empty(), List.of("*"),
-                Duration.ofSeconds(10), false, false, DEFAULT_MAX_REQUEST_BODY_BYTES);
+                Duration.ofSeconds(10), false, false, DEFAULT_MAX_REQUEST_BODY_BYTES,
+                Map.of(), Map.of(), Secrets.DEFAULT_VISIBLE_ENV);
     }
 
     /** True when a non-blank API key is configured, so requests must carry it. */
@@ -107,6 +130,7 @@ public record ServerSection(
     public ServerSection withApiKey(Optional<String> key) {
         return new ServerSection(host, port, keepAliveTimeout, limitConcurrency, backlog, threadPoolSize, loop, http,
                 key, eip, maxSandboxTimeout, corsAllowedOrigins, sweepInterval, proxyRequiresApiKey,
-                requireSecureAccess, maxRequestBodyBytes);
+                requireSecureAccess, maxRequestBodyBytes, defaultResourceLimits, maxResourceLimits,
+                diagnosticsVisibleEnv);
     }
 }

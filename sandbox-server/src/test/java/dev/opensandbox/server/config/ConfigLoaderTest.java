@@ -139,6 +139,31 @@ class ConfigLoaderTest {
     }
 
     @Test
+    void resourceDefaultsMaximaAndVisibleEnvironmentAreRead() throws IOException {
+        ServerConfig c = load("[server]\ndefault_resource_limits = { cpu = \"500m\", memory = \"1Gi\" }\n"
+            + "max_resource_limits = { cpu = \"2\", memory = \"4Gi\" }\ndiagnostics_visible_env = [\"PATH\", \"LANG\"]\n"
+            + DOCKER).config();
+
+        assertEquals(Map.of("cpu", "500m", "memory", "1Gi"), c.server().defaultResourceLimits());
+        assertEquals(Map.of("cpu", "2", "memory", "4Gi"), c.server().maxResourceLimits());
+        assertEquals(List.of("PATH", "LANG"), c.server().diagnosticsVisibleEnv());
+        assertEquals(c.server().maxResourceLimits(), c.server().withApiKey(Optional.empty()).maxResourceLimits(),
+            "kept by the env override");
+    }
+
+    @Test
+    void resourceBoundsAreCheckedAtStart() throws IOException {
+        assertEquals("server: default_resource_limits.memory: Invalid resourceLimits.memory 'lots': expected an "
+            + "integer with an optional unit such as 512Mi, 1Gi or 1G.",
+            loadFails("[server]\ndefault_resource_limits = { memory = \"lots\" }\n" + DOCKER).getMessage()
+                .replaceFirst("^.*?: server", "server"));
+        assertTrue(loadFails("[server]\nmax_resource_limits = { gpu = \"1\" }\n" + DOCKER).getMessage()
+            .endsWith("max_resource_limits may name cpu and memory only, not 'gpu'"));
+        assertTrue(loadFails("[server]\ndefault_resource_limits = { cpu = \"4\" }\nmax_resource_limits = { cpu = \"2\" }\n"
+            + DOCKER).getMessage().endsWith("default_resource_limits.cpu '4' is above max_resource_limits.cpu '2'"));
+    }
+
+    @Test
     void minimalFileGetsEveryUpstreamDefault() throws IOException {
         ServerConfig c = load(DOCKER).config();
 
@@ -159,6 +184,9 @@ class ConfigLoaderTest {
         assertEquals(Duration.ofSeconds(10), s.sweepInterval());
         assertEquals(false, s.proxyRequiresApiKey());
         assertEquals(false, s.requireSecureAccess());
+        assertEquals(Map.of(), s.defaultResourceLimits(), "no default limits, as upstream");
+        assertEquals(Map.of(), s.maxResourceLimits());
+        assertEquals(dev.opensandbox.core.Secrets.DEFAULT_VISIBLE_ENV, s.diagnosticsVisibleEnv());
 
         LogSection log = c.log();
         assertEquals("INFO", log.level());
@@ -172,7 +200,7 @@ class ConfigLoaderTest {
         assertEquals(Optional.empty(), c.runtime().execdImage());
 
         DockerSection d = c.docker();
-        assertEquals("host", d.networkMode());
+        assertEquals("bridge", d.networkMode(), "bridge, not upstream's host: host mode shares the host's loopback");
         assertEquals(Optional.of(Duration.ofSeconds(180)), d.apiTimeout());
         assertEquals(Optional.empty(), d.hostIp());
         assertEquals(List.of("AUDIT_WRITE", "MKNOD", "NET_ADMIN", "NET_RAW", "SYS_ADMIN", "SYS_MODULE", "SYS_PTRACE",
