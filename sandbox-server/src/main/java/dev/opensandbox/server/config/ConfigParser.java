@@ -19,7 +19,7 @@ import java.util.Set;
  */
 final class ConfigParser {
     static final Set<String> SECTIONS = Set.of("server", "log", "runtime", "docker", "kubernetes", "agent_sandbox",
-            "ingress", "egress", "storage", "store", "secure_runtime", "renew_intent");
+            "ingress", "egress", "storage", "store", "secure_runtime", "renew_intent", "execd");
 
     private final Path home;
     private final Map<String, String> env;
@@ -76,8 +76,9 @@ final class ConfigParser {
                 .orElse(SecureRuntimeSection.defaults());
         RenewIntentSection renewIntent = renewIntent(root.optTable("renew_intent")
                 .orElse(TableReader.empty("renew_intent")));
+        ExecdSection execd = execd(root.optTable("execd").orElse(TableReader.empty("execd")));
         ServerConfig config = new ServerConfig(server, log, runtime, docker, kubernetes, agentSandbox, ingress, egress,
-                storage, store, secureRuntime, renewIntent, raw, source);
+                storage, store, secureRuntime, renewIntent, execd, raw, source);
         for (String key : root.unreadKeys()) {
             boolean section = raw.get(key) instanceof Map;
             warnings.add(section ? "unknown section [" + key + "] is ignored" : "unknown key " + key + " is ignored");
@@ -121,6 +122,16 @@ final class ConfigParser {
                 t.seconds("sweep_interval_seconds", d.sweepInterval().toSeconds()),
                 t.bool("proxy_requires_api_key", d.proxyRequiresApiKey()),
                 t.bool("require_secure_access", d.requireSecureAccess()));
+    }
+
+    private static ExecdSection execd(TableReader t) {
+        ExecdSection d = ExecdSection.defaults();
+        return new ExecdSection(
+                t.longValue("max_log_bytes_per_command", d.maxLogBytesPerCommand()),
+                t.longValue("max_log_bytes_per_sandbox", d.maxLogBytesPerSandbox()),
+                t.longValue("max_log_bytes_per_server", d.maxLogBytesPerServer()),
+                t.seconds("finished_command_retention_seconds", d.finishedCommandRetention().toSeconds()),
+                t.seconds("read_log_retention_seconds", d.readLogRetention().toSeconds()));
     }
 
     private LogSection log(TableReader t) {

@@ -36,6 +36,7 @@ public record ServerConfig(
         StoreSection store,
         SecureRuntimeSection secureRuntime,
         RenewIntentSection renewIntent,
+        ExecdSection execd,
         Map<String, Object> rawTables,
         Optional<Path> source) {
 
@@ -52,6 +53,7 @@ public record ServerConfig(
         Check.notNull("store", store);
         Check.notNull("secure_runtime", secureRuntime);
         Check.notNull("renew_intent", renewIntent);
+        Check.notNull("execd", execd);
         rawTables = immutableTable(Check.notNull("rawTables", rawTables));
         Check.notNull("source", source);
         checkCrossSection(runtime, kubernetes, agentSandbox, ingress, secureRuntime);
@@ -93,7 +95,7 @@ public record ServerConfig(
     /** A copy whose {@code server.api_key} is replaced (blank or empty means no key). */
     public ServerConfig withApiKey(Optional<String> apiKey) {
         return new ServerConfig(server.withApiKey(apiKey), log, runtime, docker, kubernetes, agentSandbox, ingress,
-                egress, storage, store, secureRuntime, renewIntent, rawTables, source);
+                egress, storage, store, secureRuntime, renewIntent, execd, rawTables, source);
     }
 
     /** One raw section ({@code rawTables().get(name)}) as a map; empty when absent or not a table. */

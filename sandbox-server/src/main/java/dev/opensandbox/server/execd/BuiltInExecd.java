@@ -72,6 +72,13 @@ public final class BuiltInExecd implements AutoCloseable {
     private final Sessions sessions;
 
     public BuiltInExecd(SandboxService sandboxes, Clock clock, Executor workers) {
+        this(sandboxes, clock, workers, ExecdSettings.defaults());
+    }
+
+    /**
+     * @param settings the bounds and retention times of background-command output
+     */
+    public BuiltInExecd(SandboxService sandboxes, Clock clock, Executor workers, ExecdSettings settings) {
         this.sandboxes = sandboxes;
         this.clock = clock;
         this.timers = Executors.newSingleThreadScheduledExecutor(runnable -> {
@@ -79,9 +86,24 @@ public final class BuiltInExecd implements AutoCloseable {
             thread.setDaemon(true);
             return thread;
         });
-        this.commands = new Commands(sandboxes.runtime(), clock, json, timers, workers);
+        this.commands = new Commands(sandboxes.runtime(), clock, json, timers, workers, settings, Commands.PING_INTERVAL);
         this.files = new Files(sandboxes.runtime());
         this.sessions = new Sessions(new SandboxShell(sandboxes.runtime()), commands);
+        sandboxes.onSandboxRemoved(this::sandboxRemoved);
+    }
+
+    /** Everything kept for a sandbox goes with it: command runs, their output, sessions. */
+    private void sandboxRemoved(SandboxId id) {
+        commands.forgetSandbox(id);
+        sessions.forgetSandbox(id);
+    }
+
+    Commands commands() {
+        return commands;
+    }
+
+    Sessions sessions() {
+        return sessions;
     }
 
     @Override

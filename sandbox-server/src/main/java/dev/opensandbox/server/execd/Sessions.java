@@ -75,6 +75,16 @@ final class Sessions {
         shell.run(sandbox, "rm -rf \"$1\"", List.of(stateDir(id)));
     }
 
+    /** Forgets the sessions of a removed sandbox (their state went with its filesystem). */
+    void forgetSandbox(SandboxId sandbox) {
+        sessions.values().removeIf(sandbox::equals);
+    }
+
+    /** How many sessions are open, for tests. */
+    int count() {
+        return sessions.size();
+    }
+
     private void require(SandboxId sandbox, String id) {
         if (id == null || !sandbox.equals(sessions.get(id))) {
             throw new ExecdException(404, ExecdException.NOT_FOUND, "session " + id + " not found");
