@@ -143,6 +143,31 @@ class BuiltInExecdMemoryDockerIT {
             (System.nanoTime() - started) / 1e9, IDLE.toSeconds());
     }
 
+    @Test
+    void clientMistakesOnFilesAndCommandsAreClientErrors() {
+        String id = createSandbox();
+        HttpResponse<byte[]> missingSource = execd(id, "POST", "/files/mv",
+            "[{\"src\":\"/tmp/no-such-file\",\"dest\":\"/tmp/elsewhere\"}]");
+        assertEquals(404, missingSource.statusCode(), text(missingSource));
+        assertEquals("FILE_NOT_FOUND", json(missingSource).path("code").asText());
+
+        assertEquals(0, streamedStdout(id, "echo x > /tmp/movable"));
+        HttpResponse<byte[]> missingTarget = execd(id, "POST", "/files/mv",
+            "[{\"src\":\"/tmp/movable\",\"dest\":\"/tmp/no-such-dir/movable\"}]");
+        assertEquals(404, missingTarget.statusCode(), text(missingTarget));
+        assertTrue(json(missingTarget).path("message").asText().contains("/tmp/no-such-dir"), text(missingTarget));
+
+        HttpResponse<byte[]> ontoDirectory = execd(id, "POST", "/files/mv", "[{\"src\":\"/tmp\",\"dest\":\"/tmp/movable\"}]");
+        assertEquals(400, ontoDirectory.statusCode(), text(ontoDirectory));
+
+        HttpResponse<byte[]> tooLong = execd(id, "POST", "/command", "{\"command\":\"echo " + "a".repeat(200_000) + "\"}");
+        assertEquals(400, tooLong.statusCode(), text(tooLong));
+        HttpResponse<byte[]> nulInEnv = execd(id, "POST", "/command", "{\"command\":\"true\",\"envs\":{\"A\":\"x\\u0000y\"}}");
+        assertEquals(400, nulInEnv.statusCode(), text(nulInEnv));
+        HttpResponse<byte[]> emptyName = execd(id, "POST", "/command", "{\"command\":\"true\",\"envs\":{\"\":\"x\"}}");
+        assertEquals(400, emptyName.statusCode(), text(emptyName));
+    }
+
     // ------------------------------------------------------------ helpers
 
     /** In a method of its own, so that the 8 MiB read is unreachable when the heap is measured. */

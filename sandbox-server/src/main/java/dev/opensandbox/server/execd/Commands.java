@@ -66,6 +66,13 @@ final class Commands {
     static final int MAX_KEPT = 1000;
     /** How often finished runs are checked against their retention. */
     static final Duration SWEEP_INTERVAL = Duration.ofSeconds(5);
+    /**
+     * Linux refuses a single argument or environment string of 128 KiB or more (MAX_ARG_STRLEN)
+     * with "argument list too long" before the command starts; such a request is refused here.
+     */
+    static final int MAX_ARGUMENT_BYTES = 128 * 1024 - 1;
+    /** All arguments and environment strings together, well below the kernel's total. */
+    static final int MAX_EXEC_BYTES = 1024 * 1024;
     /** The command text a status keeps; longer commands are reported cut, ending with an ellipsis. */
     static final int MAX_CONTENT_CHARS = 16 * 1024;
     private static final Duration FOREVER = Duration.ofDays(3650);
@@ -128,11 +135,45 @@ final class Commands {
                 throw ExecdException.badRequest("invalid request, validation error: uid and gid must be >= 0");
             }
             envs = envs == null ? Map.of() : Map.copyOf(envs);
+            checkExecArguments(command, cwd, envs);
         }
 
         String user() {
             return uid == null ? null : gid == null ? uid.toString() : uid + ":" + gid;
         }
+    }
+
+    /** What the kernel and the container runtime would refuse only after the command was accepted. */
+    private static void checkExecArguments(String command, String cwd, Map<String, String> envs) {
+        long total = checkArgument("command", command);
+        if (cwd != null) {
+            total += checkArgument("cwd", cwd);
+        }
+        for (Map.Entry<String, String> env : envs.entrySet()) {
+            String name = env.getKey();
+            if (name.isEmpty() || name.indexOf('=') >= 0) {
+                throw ExecdException.badRequest("invalid request, validation error: environment variable name '"
+                    + name + "' must be non-empty and contain no '='");
+            }
+            total += checkArgument("envs." + name, name + "=" + env.getValue());
+        }
+        if (total > MAX_EXEC_BYTES) {
+            throw ExecdException.badRequest("invalid request, validation error: command, cwd and envs together are "
+                + total + " bytes; at most " + MAX_EXEC_BYTES + " can be passed to a process");
+        }
+    }
+
+    private static int checkArgument(String field, String value) {
+        if (value.indexOf('\0') >= 0) {
+            throw ExecdException.badRequest("invalid request, validation error: " + field + " contains a NUL character");
+        }
+        int bytes = value.getBytes(java.nio.charset.StandardCharsets.UTF_8).length;
+        if (bytes > MAX_ARGUMENT_BYTES) {
+            throw ExecdException.badRequest("invalid request, validation error: " + field + " is " + bytes
+                + " bytes; a process accepts at most " + MAX_ARGUMENT_BYTES + " per argument (write longer scripts to a "
+                + "file with POST /files/upload and run the file)");
+        }
+        return bytes;
     }
 
     /**

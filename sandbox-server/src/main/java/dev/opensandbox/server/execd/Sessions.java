@@ -51,7 +51,7 @@ final class Sessions {
             throw ExecdException.badRequest("cwd " + cwd + " cannot be entered: " + result.reason());
         }
         if (result.exitCode() != 0) {
-            throw ExecdException.runtimeError("error creating the session: " + result.reason());
+            throw Files.refused("error creating the session", result.reason());
         }
         sessions.put(id, sandbox);
         return id;

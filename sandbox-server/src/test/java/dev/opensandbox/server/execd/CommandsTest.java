@@ -425,6 +425,24 @@ class CommandsTest {
     }
 
     @Test
+    void argumentsThatNoProcessCanBeStartedWithAreRefusedBeforeAnythingRuns() {
+        String tooLong = "x".repeat(Commands.MAX_ARGUMENT_BYTES + 1);
+        for (Runnable invalid : List.<Runnable>of(
+            () -> foreground("echo a\u0000b"),
+            () -> new Commands.RunCommand("true", "/tmp\u0000", false, 0, null, null, null),
+            () -> new Commands.RunCommand("true", null, false, 0, null, null, Map.of("", "x")),
+            () -> new Commands.RunCommand("true", null, false, 0, null, null, Map.of("A=B", "x")),
+            () -> new Commands.RunCommand("true", null, false, 0, null, null, Map.of("A", "x\u0000")),
+            () -> foreground(tooLong),
+            () -> new Commands.RunCommand("true", null, false, 0, null, null, Map.of("A", tooLong)))) {
+            ExecdException error = assertThrows(ExecdException.class, invalid::run);
+            assertEquals(400, error.status);
+            assertEquals(ExecdException.INVALID_REQUEST, error.code);
+        }
+        assertTrue(runtime.requests.isEmpty());
+    }
+
+    @Test
     void aLongCommandIsReportedCutInItsStatus() throws Exception {
         String script = "echo " + "a".repeat(Commands.MAX_CONTENT_CHARS * 2);
         runtime.script(script, new Step("exit", "0"));
