@@ -13,12 +13,14 @@ import dev.opensandbox.core.store.SandboxStore;
 import dev.opensandbox.server.config.ApiKeyGuard;
 import dev.opensandbox.server.config.ConfigException;
 import dev.opensandbox.server.config.ConfigLoader;
+import dev.opensandbox.server.config.ExecdSection;
 import dev.opensandbox.server.config.InitConfigCommand;
 import dev.opensandbox.server.config.LoadedConfig;
 import dev.opensandbox.server.config.ServerConfig;
 import dev.opensandbox.server.config.StartupBlockedException;
 import dev.opensandbox.server.config.Terminal;
 import dev.opensandbox.server.execd.BuiltInExecd;
+import dev.opensandbox.server.execd.ExecdSettings;
 import dev.opensandbox.server.http.ApiServer;
 import dev.opensandbox.server.http.HttpSettings;
 import dev.opensandbox.server.store.JdbcSandboxStore;
@@ -190,7 +192,10 @@ public final class Main {
                 LOG.info("execd: injected from {} ([runtime] execd_image); port {} is proxied to that daemon",
                     config.runtime().execdImage().get(), BuiltInExecd.PORT);
             }
-            ApiServer api = new ApiServer(sandboxes, snapshots, http, clock, config.server().threadPoolSize(), builtInExecd)
+            ExecdSection execd = config.execd();
+            ApiServer api = new ApiServer(sandboxes, snapshots, http, clock, config.server().threadPoolSize(),
+                builtInExecd ? new ExecdSettings(execd.maxLogBytesPerCommand(), execd.maxLogBytesPerSandbox(),
+                    execd.maxLogBytesPerServer(), execd.finishedCommandRetention(), execd.readLogRetention()) : null)
                 .start(config.server().host(), config.server().port());
             return new Server(api, sandboxes, snapshotWorkers, runtime, store);
         }

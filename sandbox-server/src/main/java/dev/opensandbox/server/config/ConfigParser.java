@@ -19,7 +19,8 @@ import java.util.Set;
  */
 final class ConfigParser {
     static final Set<String> SECTIONS = Set.of("server", "log", "runtime", "docker", "kubernetes", "agent_sandbox",
-            "ingress", "egress", "storage", "store", "secure_runtime", "renew_intent", "deployment");
+            "ingress", "egress", "storage", "store", "secure_runtime", "renew_intent", "deployment",
+            "execd");
 
     private final Path home;
     private final Map<String, String> env;
@@ -77,8 +78,9 @@ final class ConfigParser {
         RenewIntentSection renewIntent = renewIntent(root.optTable("renew_intent")
                 .orElse(TableReader.empty("renew_intent")));
         DeploymentSection deployment = deployment(root.optTable("deployment").orElse(TableReader.empty("deployment")));
+        ExecdSection execd = execd(root.optTable("execd").orElse(TableReader.empty("execd")));
         ServerConfig config = new ServerConfig(server, log, runtime, docker, kubernetes, agentSandbox, ingress, egress,
-                storage, store, secureRuntime, renewIntent, deployment, raw, source);
+                storage, store, secureRuntime, renewIntent, execd, deployment, raw, source);
         for (String key : root.unreadKeys()) {
             boolean section = raw.get(key) instanceof Map;
             warnings.add(section ? "unknown section [" + key + "] is ignored" : "unknown key " + key + " is ignored");
@@ -131,6 +133,16 @@ final class ConfigParser {
     private static DeploymentSection deployment(TableReader t) {
         DeploymentSection d = DeploymentSection.defaults();
         return new DeploymentSection(t.optString("id"), t.bool("adopt_unlabelled", d.adoptUnlabelled()));
+    }
+
+    private static ExecdSection execd(TableReader t) {
+        ExecdSection d = ExecdSection.defaults();
+        return new ExecdSection(
+                t.longValue("max_log_bytes_per_command", d.maxLogBytesPerCommand()),
+                t.longValue("max_log_bytes_per_sandbox", d.maxLogBytesPerSandbox()),
+                t.longValue("max_log_bytes_per_server", d.maxLogBytesPerServer()),
+                t.seconds("finished_command_retention_seconds", d.finishedCommandRetention().toSeconds()),
+                t.seconds("read_log_retention_seconds", d.readLogRetention().toSeconds()));
     }
 
     private LogSection log(TableReader t) {

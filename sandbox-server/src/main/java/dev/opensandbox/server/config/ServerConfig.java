@@ -36,6 +36,7 @@ public record ServerConfig(
         StoreSection store,
         SecureRuntimeSection secureRuntime,
         RenewIntentSection renewIntent,
+        ExecdSection execd,
         DeploymentSection deployment,
         Map<String, Object> rawTables,
         Optional<Path> source) {
@@ -53,6 +54,7 @@ public record ServerConfig(
         Check.notNull("store", store);
         Check.notNull("secure_runtime", secureRuntime);
         Check.notNull("renew_intent", renewIntent);
+        Check.notNull("execd", execd);
         Check.notNull("deployment", deployment);
         rawTables = immutableTable(Check.notNull("rawTables", rawTables));
         Check.notNull("source", source);
@@ -95,7 +97,7 @@ public record ServerConfig(
     /** A copy whose {@code server.api_key} is replaced (blank or empty means no key). */
     public ServerConfig withApiKey(Optional<String> apiKey) {
         return new ServerConfig(server.withApiKey(apiKey), log, runtime, docker, kubernetes, agentSandbox, ingress,
-                egress, storage, store, secureRuntime, renewIntent, deployment, rawTables, source);
+                egress, storage, store, secureRuntime, renewIntent, execd, deployment, rawTables, source);
     }
 
     /** One raw section ({@code rawTables().get(name)}) as a map; empty when absent or not a table. */

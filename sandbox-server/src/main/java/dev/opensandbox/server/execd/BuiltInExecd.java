@@ -72,6 +72,13 @@ public final class BuiltInExecd implements AutoCloseable {
     private final Sessions sessions;
 
     public BuiltInExecd(SandboxService sandboxes, Clock clock, Executor workers) {
+        this(sandboxes, clock, workers, ExecdSettings.defaults());
+    }
+
+    /**
+     * @param settings the bounds and retention times of background-command output
+     */
+    public BuiltInExecd(SandboxService sandboxes, Clock clock, Executor workers, ExecdSettings settings) {
         this.sandboxes = sandboxes;
         this.clock = clock;
         this.timers = Executors.newSingleThreadScheduledExecutor(runnable -> {
@@ -79,9 +86,24 @@ public final class BuiltInExecd implements AutoCloseable {
             thread.setDaemon(true);
             return thread;
         });
-        this.commands = new Commands(sandboxes.runtime(), clock, json, timers, workers);
+        this.commands = new Commands(sandboxes.runtime(), clock, json, timers, workers, settings, Commands.PING_INTERVAL);
         this.files = new Files(sandboxes.runtime());
         this.sessions = new Sessions(new SandboxShell(sandboxes.runtime()), commands);
+        sandboxes.onSandboxRemoved(this::sandboxRemoved);
+    }
+
+    /** Everything kept for a sandbox goes with it: command runs, their output, sessions. */
+    private void sandboxRemoved(SandboxId id) {
+        commands.forgetSandbox(id);
+        sessions.forgetSandbox(id);
+    }
+
+    Commands commands() {
+        return commands;
+    }
+
+    Sessions sessions() {
+        return sessions;
     }
 
     @Override
@@ -97,13 +119,9 @@ public final class BuiltInExecd implements AutoCloseable {
      */
     public void handle(Context ctx, SandboxId id, String rawPath) {
         String method = ctx.method().name();
-        List<String> path = new ArrayList<>();
-        for (String segment : rawPath.split("/")) {
-            if (!segment.isEmpty()) {
-                path.add(URLDecoder.decode(segment, StandardCharsets.UTF_8));
-            }
-        }
         try {
+            List<String> path = decodePath(rawPath);
+            checkQueryEncoding(ctx.queryString());
             requireRunning(id);
             route(ctx, id, method, path);
         } catch (ExecdException e) {
@@ -113,6 +131,41 @@ public final class BuiltInExecd implements AutoCloseable {
         } catch (RuntimeException e) {
             LOG.error("execd: {} /{} in {} failed unexpectedly", method, rawPath, id, e);
             error(ctx, 500, ExecdException.RUNTIME_ERROR, "An unexpected error occurred: " + e.getClass().getSimpleName());
+        }
+    }
+
+    /**
+     * Path segments, percent-decoded ({@code +} stays a plus: this is a path, not a form). Jetty
+     * refuses malformed escapes in the path before any handler runs; this refuses them too, as 400.
+     */
+    static List<String> decodePath(String rawPath) {
+        List<String> path = new ArrayList<>();
+        for (String segment : rawPath.split("/")) {
+            if (!segment.isEmpty()) {
+                path.add(percentDecode(segment, "path"));
+            }
+        }
+        return path;
+    }
+
+    /**
+     * A query parameter with a malformed escape would be dropped silently when the query is parsed
+     * ({@code path=%zz} would read as no path at all): refuse the request instead, saying why.
+     */
+    static void checkQueryEncoding(String query) {
+        if (query == null || query.isEmpty()) {
+            return;
+        }
+        for (String pair : query.split("&")) {
+            percentDecode(pair, "query");
+        }
+    }
+
+    private static String percentDecode(String text, String where) {
+        try {
+            return URLDecoder.decode(text.replace("+", "%2B"), StandardCharsets.UTF_8);
+        } catch (IllegalArgumentException e) {
+            throw ExecdException.badRequest("malformed percent-encoding in the request " + where + ": " + e.getMessage());
         }
     }
 
@@ -252,7 +305,7 @@ public final class BuiltInExecd implements AutoCloseable {
         if (path.size() == 3 && path.get(1).equals("status")) {
             ctx.json(commands.status(id, path.get(2)));
         } else if (path.size() == 3 && path.get(2).equals("logs")) {
-            long cursor = Math.max(0, intQuery(ctx, "cursor", 0));
+            long cursor = Math.max(0, longQuery(ctx, "cursor", 0));
             OutputLog.Slice slice = commands.logs(id, path.get(1), cursor);
             ctx.header("EXECD-COMMANDS-TAIL-CURSOR", Long.toString(slice.end()));
             ctx.contentType("text/plain; charset=utf-8");
@@ -388,6 +441,12 @@ public final class BuiltInExecd implements AutoCloseable {
                 }
             }
         } catch (IOException | ServletException | IllegalStateException e) {
+            throw new ExecdException(400, ExecdException.INVALID_FILE, "error reading the upload: " + e.getMessage());
+        } catch (RuntimeException e) {
+            if (e instanceof ExecdException || e instanceof SandboxException) {
+                throw e;
+            }
+            // A malformed multipart body (bad boundary, truncated part) surfaces as Jetty's unchecked BadMessageException.
             throw new ExecdException(400, ExecdException.INVALID_FILE, "error reading the upload: " + e.getMessage());
         } finally {
             try {
@@ -533,7 +592,11 @@ public final class BuiltInExecd implements AutoCloseable {
             return node;
         } catch (JsonProcessingException e) {
             throw ExecdException.badRequest("error parsing request, MAYBE invalid body format: " + e.getOriginalMessage());
-        } catch (IOException e) {
+        } catch (IOException | RuntimeException e) {
+            // Jetty reports a body that breaks off or lies about its length with unchecked exceptions too.
+            if (e instanceof ExecdException known) {
+                throw known;
+            }
             throw ExecdException.badRequest("error reading request body: " + e.getMessage());
         }
     }
@@ -585,14 +648,22 @@ public final class BuiltInExecd implements AutoCloseable {
     }
 
     private static int intQuery(Context ctx, String name, int fallback) {
+        long value = longQuery(ctx, name, fallback);
+        if (value < Integer.MIN_VALUE || value > Integer.MAX_VALUE) {
+            throw ExecdException.badRequest("query parameter '" + name + "' is out of range, got " + value);
+        }
+        return (int) value;
+    }
+
+    private static long longQuery(Context ctx, String name, long fallback) {
         String value = ctx.queryParam(name);
         if (value == null || value.isBlank()) {
             return fallback;
         }
         try {
-            return Integer.parseInt(value.trim());
+            return Long.parseLong(value.trim());
         } catch (NumberFormatException e) {
-            throw ExecdException.badRequest("query parameter '" + name + "' must be an integer, got " + value);
+            throw ExecdException.badRequest("query parameter '" + name + "' must be a 64-bit integer, got " + value);
         }
     }
 

@@ -18,18 +18,38 @@ final class CommandRun {
     final Instant startedAt;
     /** The process id of the command's shell inside the sandbox: the leader of its process group. */
     final CompletableFuture<Integer> pid = new CompletableFuture<>();
-    final OutputLog log = new OutputLog(OutputLog.DEFAULT_MAX_BYTES);
+    /** What a background command printed, within the store's bounds; a foreground run's only counts. */
+    final OutputLog log;
 
     private Instant finishedAt;
     private Integer exitCode;
     private String error;
+    private Instant logReleaseAt;
 
-    CommandRun(String id, SandboxId sandbox, String content, boolean background, Instant startedAt) {
+    CommandRun(String id, SandboxId sandbox, String content, boolean background, Instant startedAt, OutputLog log) {
         this.id = id;
         this.sandbox = sandbox;
         this.content = content;
         this.background = background;
         this.startedAt = startedAt;
+        this.log = log;
+    }
+
+    /**
+     * A read reached the end of the finished output: it goes at {@code at} unless it goes earlier.
+     *
+     * @return when the output goes
+     */
+    synchronized Instant outputRead(Instant at) {
+        if (logReleaseAt == null || at.isBefore(logReleaseAt)) {
+            logReleaseAt = at;
+        }
+        return logReleaseAt;
+    }
+
+    /** When the output goes because it was read to its end; null while unread or running. */
+    synchronized Instant logReleaseAt() {
+        return logReleaseAt;
     }
 
     synchronized void finish(Instant at, int code, String failure) {

@@ -20,7 +20,6 @@ import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Optional;
 import java.util.UUID;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
@@ -34,6 +33,15 @@ import java.util.concurrent.atomic.AtomicBoolean;
 /**
  * Shell commands of the built-in execd: foreground runs streamed as events, background runs
  * with their output kept for polling, status, logs and interruption.
+ *
+ * <p>Memory: a foreground command's output goes to its client as it arrives and is not kept; while
+ * the client reads slowly the exec's output callback waits in the write, so the command itself is
+ * slowed down (its pipe fills) instead of its output piling up here. A client that disconnects, or
+ * whose connection makes no progress for the server's idle timeout, fails the write and the
+ * command is interrupted. A background command's output is kept in the {@link LogStore}, bounded
+ * per command, per sandbox and per server. Finished runs go {@link ExecdSettings#finishedRetention}
+ * after they end, their output {@link ExecdSettings#readLogRetention} after a read reached its end,
+ * and everything of a sandbox at once when the sandbox is removed ({@link #forgetSandbox}).
  *
  * <p>Every command runs through the runtime's exec as a small wrapper: the wrapper prints its own
  * process id as the first line of stdout (consumed here, never shown to the client), changes to
@@ -56,6 +64,17 @@ final class Commands {
     static final Duration PING_INTERVAL = Duration.ofSeconds(3);
     /** Finished commands kept for status and logs; the oldest finished ones go first. */
     static final int MAX_KEPT = 1000;
+    /** How often finished runs are checked against their retention. */
+    static final Duration SWEEP_INTERVAL = Duration.ofSeconds(5);
+    /**
+     * Linux refuses a single argument or environment string of 128 KiB or more (MAX_ARG_STRLEN)
+     * with "argument list too long" before the command starts; such a request is refused here.
+     */
+    static final int MAX_ARGUMENT_BYTES = 128 * 1024 - 1;
+    /** All arguments and environment strings together, well below the kernel's total. */
+    static final int MAX_EXEC_BYTES = 1024 * 1024;
+    /** The command text a status keeps; longer commands are reported cut, ending with an ellipsis. */
+    static final int MAX_CONTENT_CHARS = 16 * 1024;
     private static final Duration FOREVER = Duration.ofDays(3650);
 
     private final SandboxRuntime runtime;
@@ -64,16 +83,34 @@ final class Commands {
     private final ObjectMapper json;
     private final ScheduledExecutorService timers;
     private final Executor background;
+    private final ExecdSettings settings;
+    private final Duration pingInterval;
+    private final LogStore logs;
     private final Map<String, CommandRun> runs = new ConcurrentHashMap<>();
     private volatile boolean closing;
 
     Commands(SandboxRuntime runtime, Clock clock, ObjectMapper json, ScheduledExecutorService timers, Executor background) {
+        this(runtime, clock, json, timers, background, ExecdSettings.defaults(), PING_INTERVAL);
+    }
+
+    /**
+     * @param timers only short tasks run here (it is shared by every command): timeouts, the kill
+     *     grace, the retention sweep, and handing pings to {@code background}
+     * @param background threads that may block (exit waits, signals, ping writes)
+     */
+    Commands(SandboxRuntime runtime, Clock clock, ObjectMapper json, ScheduledExecutorService timers, Executor background,
+             ExecdSettings settings, Duration pingInterval) {
         this.runtime = runtime;
         this.shell = new SandboxShell(runtime);
         this.clock = clock;
         this.json = json;
         this.timers = timers;
         this.background = background;
+        this.settings = settings;
+        this.pingInterval = pingInterval;
+        this.logs = new LogStore(settings);
+        timers.scheduleWithFixedDelay(this::sweepQuietly, SWEEP_INTERVAL.toMillis(), SWEEP_INTERVAL.toMillis(),
+            TimeUnit.MILLISECONDS);
     }
 
     /**
@@ -98,11 +135,45 @@ final class Commands {
                 throw ExecdException.badRequest("invalid request, validation error: uid and gid must be >= 0");
             }
             envs = envs == null ? Map.of() : Map.copyOf(envs);
+            checkExecArguments(command, cwd, envs);
         }
 
         String user() {
             return uid == null ? null : gid == null ? uid.toString() : uid + ":" + gid;
         }
+    }
+
+    /** What the kernel and the container runtime would refuse only after the command was accepted. */
+    private static void checkExecArguments(String command, String cwd, Map<String, String> envs) {
+        long total = checkArgument("command", command);
+        if (cwd != null) {
+            total += checkArgument("cwd", cwd);
+        }
+        for (Map.Entry<String, String> env : envs.entrySet()) {
+            String name = env.getKey();
+            if (name.isEmpty() || name.indexOf('=') >= 0) {
+                throw ExecdException.badRequest("invalid request, validation error: environment variable name '"
+                    + name + "' must be non-empty and contain no '='");
+            }
+            total += checkArgument("envs." + name, name + "=" + env.getValue());
+        }
+        if (total > MAX_EXEC_BYTES) {
+            throw ExecdException.badRequest("invalid request, validation error: command, cwd and envs together are "
+                + total + " bytes; at most " + MAX_EXEC_BYTES + " can be passed to a process");
+        }
+    }
+
+    private static int checkArgument(String field, String value) {
+        if (value.indexOf('\0') >= 0) {
+            throw ExecdException.badRequest("invalid request, validation error: " + field + " contains a NUL character");
+        }
+        int bytes = value.getBytes(java.nio.charset.StandardCharsets.UTF_8).length;
+        if (bytes > MAX_ARGUMENT_BYTES) {
+            throw ExecdException.badRequest("invalid request, validation error: " + field + " is " + bytes
+                + " bytes; a process accepts at most " + MAX_ARGUMENT_BYTES + " per argument (write longer scripts to a "
+                + "file with POST /files/upload and run the file)");
+        }
+        return bytes;
     }
 
     /**
@@ -124,18 +195,22 @@ final class Commands {
      */
     void run(SandboxId sandbox, RunCommand request, String content, StreamOpener opener) {
         Instant started = clock.instant();
-        CommandRun run = new CommandRun(newId(), sandbox, content, request.background(), started);
+        OutputLog log = request.background() ? logs.open(sandbox) : logs.counting(sandbox);
+        CommandRun run = new CommandRun(newId(), sandbox, shortened(content), request.background(), started, log);
         remember(run);
         AtomicBoolean clientGone = new AtomicBoolean();
         StreamingOutput output = new StreamingOutput(run, !request.background());
         ExecHandle handle;
+        output.starting(Thread.currentThread());
         try {
             handle = runtime.exec(sandbox, new ExecRequest(
                 List.of("sh", "-c", WRAPPER, "opensandbox-execd", request.command(), request.cwd() == null ? "" : request.cwd()),
                 request.envs(), null, request.user()), output);
         } catch (RuntimeException e) {
-            runs.remove(run.id);
+            forget(run);
             throw e;
+        } finally {
+            output.starting(null);
         }
         background.execute(() -> awaitExit(run, handle, output));
         ScheduledFuture<?> deadline = request.timeoutMillis() > 0
@@ -152,7 +227,9 @@ final class Commands {
         try {
             out = opener.open();
         } catch (IOException e) {
+            output.abandon();
             if (!request.background()) {
+                run.noteError("client disconnected");
                 interrupt(run);
             }
             return;
@@ -169,8 +246,7 @@ final class Commands {
             events.send(event("execution_complete", "execution_time", Duration.between(started, clock.instant()).toMillis()));
             return;
         }
-        ScheduledFuture<?> pings = timers.scheduleAtFixedRate(() -> events.send(event("ping", "text", "pong")),
-            PING_INTERVAL.toMillis(), PING_INTERVAL.toMillis(), TimeUnit.MILLISECONDS);
+        ScheduledFuture<?> pings = schedulePings(events);
         try {
             output.stream(events);
             int exit = output.awaitFinished();
@@ -187,6 +263,30 @@ final class Commands {
         } finally {
             pings.cancel(false);
         }
+    }
+
+    /**
+     * A keep-alive ping per interval, written off the shared timer thread: a write can block for as
+     * long as the client does not read, and must never hold up other commands' timers.
+     */
+    private ScheduledFuture<?> schedulePings(EventStream events) {
+        AtomicBoolean inFlight = new AtomicBoolean();
+        return timers.scheduleAtFixedRate(() -> {
+            if (!inFlight.compareAndSet(false, true)) {
+                return;
+            }
+            try {
+                background.execute(() -> {
+                    try {
+                        events.sendIfIdle(event("ping", "text", "pong"));
+                    } finally {
+                        inFlight.set(false);
+                    }
+                });
+            } catch (java.util.concurrent.RejectedExecutionException shuttingDown) {
+                inFlight.set(false);
+            }
+        }, pingInterval.toMillis(), pingInterval.toMillis(), TimeUnit.MILLISECONDS);
     }
 
     /** Opens the response body once the command has started (lets the caller commit headers late). */
@@ -224,9 +324,92 @@ final class Commands {
         return body;
     }
 
-    /** The combined output from byte {@code cursor}; the new cursor is the end of what is returned. */
+    /**
+     * The combined output from byte {@code cursor}; the new cursor is the end of what is returned.
+     * A read of a finished command reaches the end of its output, which then goes after
+     * {@link ExecdSettings#readLogRetention} (a client that reads again soon still gets it).
+     */
     OutputLog.Slice logs(SandboxId sandbox, String id, long cursor) {
-        return find(sandbox, id).log.readFrom(cursor);
+        CommandRun run = find(sandbox, id);
+        OutputLog.Slice slice = run.log.readFrom(cursor);
+        if (!run.running()) {
+            Instant now = clock.instant();
+            if (!run.outputRead(now.plus(settings.readLogRetention())).isAfter(now)) {
+                run.log.release();
+            }
+        }
+        return slice;
+    }
+
+    /** Drops every run, output and pending state of a sandbox that was removed. */
+    void forgetSandbox(SandboxId sandbox) {
+        int count = 0;
+        for (CommandRun run : runs.values()) {
+            if (run.sandbox.equals(sandbox) && runs.remove(run.id, run)) {
+                run.log.release();
+                count++;
+            }
+        }
+        logs.releaseSandbox(sandbox);
+        if (count > 0) {
+            LOG.debug("execd: forgot {} command(s) of removed sandbox {}", count, sandbox);
+        }
+    }
+
+    /**
+     * Applies the retention times at the clock's now: finished runs past
+     * {@link ExecdSettings#finishedRetention} go with their output; output read to its end goes
+     * {@link ExecdSettings#readLogRetention} after that read.
+     */
+    void sweep() {
+        Instant now = clock.instant();
+        for (CommandRun run : runs.values()) {
+            Instant finished = run.finishedAt();
+            if (finished == null) {
+                continue;
+            }
+            if (!finished.plus(settings.finishedRetention()).isAfter(now)) {
+                forget(run);
+                continue;
+            }
+            Instant release = run.logReleaseAt();
+            if (release != null && !release.isAfter(now)) {
+                run.log.release();
+            }
+        }
+    }
+
+    private void sweepQuietly() {
+        try {
+            sweep();
+        } catch (RuntimeException e) {
+            LOG.warn("execd: retention sweep failed: {}", e.toString());
+        }
+    }
+
+    /** The memory held by kept output: for the whole server. */
+    long retainedLogBytes() {
+        return logs.retainedBytes();
+    }
+
+    /** The memory held by kept output of one sandbox. */
+    long retainedLogBytes(SandboxId sandbox) {
+        return logs.retainedBytes(sandbox);
+    }
+
+    /** How many runs (running or finished) are remembered, for tests. */
+    int runCount() {
+        return runs.size();
+    }
+
+    private void forget(CommandRun run) {
+        runs.remove(run.id, run);
+        run.log.release();
+    }
+
+    private static String shortened(String content) {
+        return content == null || content.length() <= MAX_CONTENT_CHARS ? content
+            : content.substring(0, MAX_CONTENT_CHARS - 1) + "\u2026";
     }
 
     private CommandRun find(SandboxId sandbox, String id) {
@@ -279,6 +462,7 @@ final class Commands {
         run.finish(clock.instant(), exit, exit == 0 ? null : exitDescription(exit, run.error()));
         run.pid.completeExceptionally(new IllegalStateException("command ended before reporting its pid"));
         output.exited(exit);
+        run.log.seal();
     }
 
     private static String exitDescription(int exit, String reason) {
@@ -297,7 +481,7 @@ final class Commands {
             }
             finished.sort(Comparator.comparing(CommandRun::finishedAt));
             for (int i = 0; i < finished.size() && runs.size() > MAX_KEPT; i++) {
-                runs.remove(finished.get(i).id);
+                forget(finished.get(i));
             }
         }
     }
@@ -316,17 +500,23 @@ final class Commands {
 
     /**
      * Receives the exec's output: takes the wrapper's pid line off stdout, appends everything to
-     * the command's log, and forwards chunks as events once a stream is attached (output that
-     * arrives before is replayed when it attaches, so nothing is lost or reordered).
+     * the command's log, and forwards chunks as events once a stream is attached. Output that
+     * arrives before the stream is attached waits in the exec's own callback (nothing is buffered
+     * here), so nothing is lost or reordered and memory stays bounded whatever the client does.
+     * A runtime that delivers output inside {@code exec} itself, on the caller's thread (the
+     * in-memory one, whose output is already all in memory), cannot wait for the stream that
+     * thread is about to open: that output is held until the stream attaches.
      */
     private final class StreamingOutput implements ExecOutput {
         private final CommandRun run;
         private final OutputDecoder stdoutText = new OutputDecoder();
         private final OutputDecoder stderrText = new OutputDecoder();
         private final StringBuilder pidLine = new StringBuilder();
-        private final List<Map<String, Object>> early = new ArrayList<>();
         private final List<Runnable> exitHooks = new ArrayList<>();
+        private final List<Map<String, Object>> early = new ArrayList<>();
+        private Thread starter;
         private EventStream events;
+        private boolean abandoned;
         private boolean pidSeen;
         private final boolean streamed;
         private Integer exit;
@@ -368,12 +558,26 @@ final class Commands {
             if (text.isEmpty() || !streamed) {
                 return;
             }
-            Map<String, Object> event = event(type, "text", text);
-            if (events == null) {
-                early.add(event);
-            } else {
-                events.send(event);
+            if (events == null && Thread.currentThread() == starter) {
+                early.add(event(type, "text", text));
+                return;
             }
+            while (events == null && !abandoned) {
+                try {
+                    wait();
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    return;
+                }
+            }
+            if (events != null) {
+                events.send(event(type, "text", text));
+            }
+        }
+
+        /** The thread inside {@code runtime.exec} (null once it returned): output it delivers cannot wait. */
+        synchronized void starting(Thread thread) {
+            starter = thread;
         }
 
         synchronized void stream(EventStream target) {
@@ -382,6 +586,14 @@ final class Commands {
                 target.send(event);
             }
             early.clear();
+            notifyAll();
+        }
+
+        /** No stream will come (the client was gone before it opened): output is no longer waited for. */
+        synchronized void abandon() {
+            abandoned = true;
+            early.clear();
+            notifyAll();
         }
 
         synchronized void onExit(Runnable hook) {
@@ -412,9 +624,5 @@ final class Commands {
             }
             return exit;
         }
-    }
-
-    Optional<CommandRun> peek(String id) {
-        return Optional.ofNullable(runs.get(id));
     }
 }

@@ -15,6 +15,8 @@ final class ExecdException extends RuntimeException {
     static final String RUNTIME_ERROR = "RUNTIME_ERROR";
     static final String NOT_IMPLEMENTED = "NOT_IMPLEMENTED";
     static final String NOT_FOUND = "NOT_FOUND";
+    /** Ours: the sandbox refused a file change for lack of permission (403). */
+    static final String PERMISSION_DENIED = "PERMISSION_DENIED";
 
     final int status;
     final String code;

@@ -33,6 +33,9 @@ final class Files {
     static final int SYMLINK_EXIT = 45;
     static final int NOT_A_DIRECTORY_EXIT = 46;
     static final int IS_A_DIRECTORY_EXIT = 47;
+    static final int MISSING_PARENT_EXIT = 48;
+    /** Longer paths are refused by every Linux filesystem call (PATH_MAX, terminating NUL included). */
+    static final int MAX_PATH_BYTES = 4095;
     /** The largest file {@code /files/replace} edits in memory. */
     static final long MAX_REPLACE_BYTES = 64L * 1024 * 1024;
 
@@ -65,10 +68,13 @@ final class Files {
     private static final String REMOVE_DIRECTORIES = """
         for p in "$@"; do rm -rf "$p" || exit 1; done
         """;
+    /** The upstream contract: the target directory must exist (it is not created). */
     private static final String MOVE = """
         { [ -e "$1" ] || [ -L "$1" ]; } || exit %d
+        case "$2" in */*) d="${2%%/*}"; d="${d:-/}" ;; *) d=. ;; esac
+        [ -d "$d" ] || { printf '%%s\\n' "$d" >&2; exit %d; }
         mv "$1" "$2"
-        """.formatted(MISSING_EXIT);
+        """.formatted(MISSING_EXIT, MISSING_PARENT_EXIT);
     /** $1 path, $2 octal mode or empty, $3 owner[:group] or :group or empty, $4 "mkdir" to create it first. */
     private static final String PERMISSIONS = """
         if [ "$4" = mkdir ]; then mkdir -p "$1" || exit 1; fi
@@ -158,7 +164,7 @@ final class Files {
             }
         }
         if (result.exitCode() != 0) {
-            throw ExecdException.runtimeError("error reading file info: " + result.reason());
+            throw refused("error reading file info", result.reason());
         }
         for (int i = 0; i < lines.size() && i < paths.size(); i++) {
             body.put(paths.get(i), parse(lines.get(i)).toJson());
@@ -210,7 +216,7 @@ final class Files {
             default -> {
                 // find reports unreadable subdirectories but lists the rest: partial output is still an answer
                 if (result.stdout().isEmpty()) {
-                    throw ExecdException.runtimeError("error listing " + path + ": " + result.reason());
+                    throw refused("error listing " + path, result.reason());
                 }
             }
         }
@@ -281,6 +287,10 @@ final class Files {
         if (result.exitCode() == MISSING_EXIT) {
             throw ExecdException.fileNotFound(source);
         }
+        if (result.exitCode() == MISSING_PARENT_EXIT) {
+            throw new ExecdException(404, ExecdException.FILE_NOT_FOUND,
+                "target directory not found: " + result.reason() + " (it must exist before moving " + source + " into it)");
+        }
         failUnlessZero(result, "error moving " + source + " to " + destination);
     }
 
@@ -350,8 +360,34 @@ final class Files {
 
     private static void failUnlessZero(SandboxShell.Result result, String what) {
         if (result.exitCode() != 0) {
-            throw ExecdException.runtimeError(what + ": " + result.reason());
+            throw refused(what, result.reason());
         }
+    }
+
+    /**
+     * A tool in the sandbox refused a change. What the request asked for is the cause when the
+     * tool says so in one of the system's standard messages (the same words from busybox and
+     * coreutils): a missing path is 404, a forbidden change 403, an impossible one (wrong type,
+     * unknown owner) 400. Anything else is the sandbox's failure, 500.
+     */
+    static ExecdException refused(String what, String reason) {
+        String text = reason.toLowerCase(java.util.Locale.ROOT);
+        String message = what + ": " + reason;
+        if (text.contains("no such file or directory")) {
+            return new ExecdException(404, ExecdException.FILE_NOT_FOUND, message);
+        }
+        if (text.contains("permission denied") || text.contains("operation not permitted")
+            || text.contains("read-only file system")) {
+            return new ExecdException(403, ExecdException.PERMISSION_DENIED, message);
+        }
+        for (String mistake : new String[] {"not a directory", "is a directory", "file exists", "directory not empty",
+            "unknown user", "unknown group", "invalid user", "invalid group", "invalid argument",
+            "file name too long", "same file", "into itself", "subdirectory of itself", "can't overwrite", "cannot overwrite"}) {
+            if (text.contains(mistake)) {
+                return ExecdException.badRequest(message);
+            }
+        }
+        return ExecdException.runtimeError(message);
     }
 
     private static void requirePaths(List<String> paths) {
@@ -364,6 +400,9 @@ final class Files {
             }
             if (path.indexOf('\0') >= 0 || path.indexOf('\n') >= 0) {
                 throw ExecdException.badRequest("invalid path: control characters are not allowed");
+            }
+            if (path.getBytes(StandardCharsets.UTF_8).length > MAX_PATH_BYTES) {
+                throw ExecdException.badRequest("invalid path: longer than " + MAX_PATH_BYTES + " bytes");
             }
         }
     }

@@ -1,61 +1,62 @@
 package dev.opensandbox.server.execd;
 
-import java.util.Arrays;
+import dev.opensandbox.core.SandboxId;
+
+import java.util.ArrayDeque;
 
 /**
  * The combined stdout and stderr of one command, for {@code GET /command/{id}/logs}. Offsets are
- * byte positions in the whole output since the start (the cursor clients send back); when the
- * output grows beyond the bound, the oldest bytes are dropped and reads from before them start
- * at the oldest byte kept.
+ * byte positions in the whole output since the start (the cursor clients send back). The bytes
+ * live in chunks owned by a {@link LogStore}, which drops the oldest ones when a bound is reached;
+ * a read from before the oldest byte kept starts at the oldest byte kept, and a read after the log
+ * was released (or of a log that never keeps anything) is empty and reports the end.
+ *
+ * <p>All state is guarded by the store's lock.
  */
 final class OutputLog {
 
-    static final int DEFAULT_MAX_BYTES = 8 * 1024 * 1024;
+    final LogStore store;
+    final SandboxId sandbox;
+    /** Oldest first. */
+    final ArrayDeque<LogStore.Chunk> chunks = new ArrayDeque<>();
+    /** Bytes before the first chunk kept. */
+    long dropped;
+    /** Bytes ever appended. */
+    long end;
+    /** Array capacity held by the chunks: what this log costs in memory. */
+    long retained;
+    /** Keeps nothing from now on; appends only move the end. */
+    boolean released;
 
-    private final int maxBytes;
-    /** Physical room beyond the bound, so that dropping old bytes costs one move per quarter of the bound. */
-    private final int slack;
-    private byte[] buffer;
-    private int length;
-    private long dropped;
-
-    OutputLog(int maxBytes) {
-        this.maxBytes = maxBytes;
-        this.slack = Math.max(maxBytes / 4, 1);
-        this.buffer = new byte[Math.min(256, maxBytes)];
+    OutputLog(LogStore store, SandboxId sandbox, boolean keeps) {
+        this.store = store;
+        this.sandbox = sandbox;
+        this.released = !keeps;
     }
 
     record Slice(byte[] data, long end) {
     }
 
-    synchronized void append(byte[] data, int offset, int count) {
-        if (count >= maxBytes) { // one chunk at least as large as the bound: keep its tail only
-            dropped += length + (count - maxBytes);
-            buffer = Arrays.copyOfRange(data, offset + count - maxBytes, offset + count);
-            length = maxBytes;
-            return;
-        }
-        if ((long) length + count > (long) maxBytes + slack) {
-            int cut = length + count - maxBytes;
-            System.arraycopy(buffer, cut, buffer, 0, length - cut);
-            length -= cut;
-            dropped += cut;
-        }
-        if (length + count > buffer.length) {
-            long wanted = Math.max(buffer.length * 2L, (long) length + count);
-            buffer = Arrays.copyOf(buffer, (int) Math.min(wanted, (long) maxBytes + slack));
-        }
-        System.arraycopy(data, offset, buffer, length, count);
-        length += count;
+    void append(byte[] data, int offset, int count) {
+        store.append(this, data, offset, count);
     }
 
-    /** Everything from byte {@code from} (clamped to the newest {@code maxBytes}) to the end. */
-    synchronized Slice readFrom(long from) {
-        long end = dropped + length;
-        long start = Math.max(from, end - Math.min(length, maxBytes));
-        if (start >= end) {
-            return new Slice(new byte[0], end);
-        }
-        return new Slice(Arrays.copyOfRange(buffer, (int) (start - dropped), length), end);
+    /** Everything kept from byte {@code from} (clamped to the oldest byte kept) to the end. */
+    Slice readFrom(long from) {
+        return store.read(this, from);
+    }
+
+    /** The output is complete: give back the unused room of the last chunk. */
+    void seal() {
+        store.seal(this);
+    }
+
+    /** Drops every byte kept, now and later; reads then answer empty at the end. */
+    void release() {
+        store.release(this);
+    }
+
+    long retainedBytes() {
+        return store.retainedBytes(this);
     }
 }

@@ -51,7 +51,7 @@ final class Sessions {
             throw ExecdException.badRequest("cwd " + cwd + " cannot be entered: " + result.reason());
         }
         if (result.exitCode() != 0) {
-            throw ExecdException.runtimeError("error creating the session: " + result.reason());
+            throw Files.refused("error creating the session", result.reason());
         }
         sessions.put(id, sandbox);
         return id;
@@ -73,6 +73,16 @@ final class Sessions {
         require(sandbox, id);
         sessions.remove(id);
         shell.run(sandbox, "rm -rf \"$1\"", List.of(stateDir(id)));
+    }
+
+    /** Forgets the sessions of a removed sandbox (their state went with its filesystem). */
+    void forgetSandbox(SandboxId sandbox) {
+        sessions.values().removeIf(sandbox::equals);
+    }
+
+    /** How many sessions are open, for tests. */
+    int count() {
+        return sessions.size();
     }
 
     private void require(SandboxId sandbox, String id) {

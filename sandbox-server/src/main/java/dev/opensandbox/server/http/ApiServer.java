@@ -20,6 +20,7 @@ import dev.opensandbox.core.spi.EndpointRequest;
 import dev.opensandbox.core.store.SnapshotQuery;
 import dev.opensandbox.core.store.SnapshotState;
 import dev.opensandbox.server.execd.BuiltInExecd;
+import dev.opensandbox.server.execd.ExecdSettings;
 import io.javalin.Javalin;
 import io.javalin.http.Context;
 import io.javalin.http.Handler;
@@ -85,6 +86,15 @@ public final class ApiServer implements AutoCloseable {
      */
     public ApiServer(SandboxService sandboxes, SnapshotService snapshots, HttpSettings settings, java.time.Clock clock,
                      int platformThreads, boolean builtInExecd) {
+        this(sandboxes, snapshots, settings, clock, platformThreads, builtInExecd ? ExecdSettings.defaults() : null);
+    }
+
+    /**
+     * @param builtInExecd the output bounds of the built-in execd when the server answers the execd
+     *                     API of port 44772 itself; null when sandboxes bring their own daemon
+     */
+    public ApiServer(SandboxService sandboxes, SnapshotService snapshots, HttpSettings settings, java.time.Clock clock,
+                     int platformThreads, ExecdSettings builtInExecd) {
         this.clock = clock;
         this.sandboxes = sandboxes;
         this.snapshots = snapshots;
@@ -99,8 +109,8 @@ public final class ApiServer implements AutoCloseable {
         this.health = new HealthProbe(sandboxes.runtime(), clock, settings.healthProbeInterval());
         ProxyTargets proxyTargets = new ProxyTargets(sandboxes, settings.renewOnAccessInterval() == null ? null
             : new AccessRenewals(sandboxes, settings.renewOnAccessInterval(), runner::execute, clock));
-        this.execdWorkers = builtInExecd ? ThreadPools.virtualOrCached("opensandbox-execd-") : null;
-        this.execd = builtInExecd ? new BuiltInExecd(sandboxes, clock, execdWorkers) : null;
+        this.execdWorkers = builtInExecd != null ? ThreadPools.virtualOrCached("opensandbox-execd-") : null;
+        this.execd = builtInExecd != null ? new BuiltInExecd(sandboxes, clock, execdWorkers, builtInExecd) : null;
         this.proxy = new ReverseProxy(proxyTargets, settings, execd);
         this.webSocketProxy = new WebSocketProxy(proxyTargets, proxy.client(), proxy.watchdog(),
             settings.maxPendingUpgrades(), settings.upgradeTimeout());

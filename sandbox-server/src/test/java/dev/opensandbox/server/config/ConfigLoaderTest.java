@@ -304,6 +304,11 @@ class ConfigLoaderTest {
         "[renew_intent]\\nmin_interval_seconds = 0|renew_intent.min_interval_seconds: must be at least 1",
         "[docker]\\napi_timeout = -5|docker.api_timeout: must be at least 0",
         "[server]\\ncors_allowed_origins = [\"https://a.example/\"]|server.cors_allowed_origins:",
+        "[execd]\\nmax_log_bytes_per_command = 10|execd.max_log_bytes_per_command: must be between 1024 and",
+        "[execd]\\nmax_log_bytes_per_sandbox = 1024|execd.max_log_bytes_per_sandbox: must be at least 8388608",
+        "[execd]\\nmax_log_bytes_per_server = 2048|execd.max_log_bytes_per_server: must be at least 33554432",
+        "[execd]\\nfinished_command_retention_seconds = -1|execd.finished_command_retention_seconds: must be between 0",
+        "[execd]\\nread_log_retention_seconds = 9999999999|execd.read_log_retention_seconds: must be between 0",
     })
     void badValueErrorNamesFileAndDottedKey(String section, String expected) throws IOException {
         ConfigException e = loadFails(DOCKER + section.replace("\\n", "\n") + "\n");
@@ -394,6 +399,16 @@ class ConfigLoaderTest {
     void limitConcurrencyZeroMeansUnlimited() throws IOException {
         assertEquals(OptionalInt.empty(),
                 load(DOCKER + "[server]\nlimit_concurrency = 0\n").config().server().limitConcurrency());
+    }
+
+    @Test
+    void execdBoundsAndRetentionHaveDefaultsAndCanBeSet() throws IOException {
+        assertEquals(new ExecdSection(8L << 20, 32L << 20, 128L << 20, Duration.ofSeconds(600), Duration.ofSeconds(60)),
+                load(DOCKER).config().execd());
+        ExecdSection set = load(DOCKER + "[execd]\nmax_log_bytes_per_command = 1048576\nmax_log_bytes_per_sandbox = 2097152\n"
+                + "max_log_bytes_per_server = 4194304\nfinished_command_retention_seconds = 30\n"
+                + "read_log_retention_seconds = 0\n").config().execd();
+        assertEquals(new ExecdSection(1L << 20, 2L << 20, 4L << 20, Duration.ofSeconds(30), Duration.ZERO), set);
     }
 
     @Test

@@ -59,6 +59,7 @@ class InitConfigCommandTest {
         assertEquals(defaults.store(), skeleton.store());
         assertEquals(defaults.secureRuntime(), skeleton.secureRuntime());
         assertEquals(defaults.renewIntent(), skeleton.renewIntent());
+        assertEquals(defaults.execd(), skeleton.execd());
         assertEquals(defaults.deployment(), skeleton.deployment());
     }
 

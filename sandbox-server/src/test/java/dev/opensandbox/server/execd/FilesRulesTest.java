@@ -1,5 +1,6 @@
 package dev.opensandbox.server.execd;
 
+import dev.opensandbox.core.SandboxId;
 import org.junit.jupiter.api.Test;
 
 import java.time.Instant;
@@ -82,5 +83,53 @@ class FilesRulesTest {
         assertNull(BuiltInExecd.parseRange("items=0-1", 10));
         assertNull(BuiltInExecd.parseRange("bytes=x-1", 10));
         assertNull(BuiltInExecd.parseRange("bytes=0-0", 0), "nothing is satisfiable in an empty file");
+    }
+
+    @Test
+    void aMoveWithAMissingSourceOrTargetDirectoryIsNotFoundAndARefusedOneIsTheClientsError() {
+        CommandsTest.ScriptedRuntime runtime = new CommandsTest.ScriptedRuntime();
+        Files files = new Files(runtime);
+        SandboxId sandbox = SandboxId.random();
+        runtime.script("/nope", new CommandsTest.Step("exit", Integer.toString(Files.MISSING_EXIT)));
+        runtime.script("/tmp/a", new CommandsTest.Step("stderr", "/missing/dir\n"),
+            new CommandsTest.Step("exit", Integer.toString(Files.MISSING_PARENT_EXIT)));
+        runtime.script("/tmp/ro", new CommandsTest.Step("stderr", "mv: can't rename '/tmp/ro': Read-only file system\n"),
+            new CommandsTest.Step("exit", "1"));
+        runtime.script("/tmp/dir", new CommandsTest.Step("stderr",
+            "mv: cannot overwrite non-directory '/tmp/f' with directory '/tmp/dir'\n"), new CommandsTest.Step("exit", "1"));
+        runtime.script("/tmp/odd", new CommandsTest.Step("stderr", "mv: I/O error\n"), new CommandsTest.Step("exit", "1"));
+
+        ExecdException missing = assertThrows(ExecdException.class, () -> files.move(sandbox, "/nope", "/tmp/b"));
+        assertEquals(404, missing.status);
+        assertEquals(ExecdException.FILE_NOT_FOUND, missing.code);
+        ExecdException noTarget = assertThrows(ExecdException.class, () -> files.move(sandbox, "/tmp/a", "/missing/dir/a"));
+        assertEquals(404, noTarget.status);
+        assertTrue(noTarget.getMessage().contains("target directory not found: /missing/dir"), noTarget.getMessage());
+        ExecdException readOnly = assertThrows(ExecdException.class, () -> files.move(sandbox, "/tmp/ro", "/x"));
+        assertEquals(403, readOnly.status);
+        assertEquals(ExecdException.PERMISSION_DENIED, readOnly.code);
+        assertEquals(400, assertThrows(ExecdException.class, () -> files.move(sandbox, "/tmp/dir", "/tmp/f")).status);
+        assertEquals(500, assertThrows(ExecdException.class, () -> files.move(sandbox, "/tmp/odd", "/x")).status,
+            "a failure nobody asked for stays the sandbox's");
+    }
+
+    @Test
+    void refusalsNamedByTheSystemsStandardMessagesAreClientErrors() {
+        assertEquals(404, Files.refused("x", "chmod: /a: No such file or directory").status);
+        assertEquals(403, Files.refused("x", "chown: /etc/shadow: Operation not permitted").status);
+        assertEquals(403, Files.refused("x", "mkdir: can't create directory '/proc/x': Permission denied").status);
+        assertEquals(400, Files.refused("x", "chown: unknown user nobodyxx").status);
+        assertEquals(400, Files.refused("x", "chown: invalid user: 'nobodyxx'").status);
+        assertEquals(400, Files.refused("x", "mkdir: can't create directory '/etc/passwd/x': Not a directory").status);
+        assertEquals(500, Files.refused("x", "stat: not found").status);
+    }
+
+    @Test
+    void pathsLongerThanAnyFilesystemAcceptsAreRefusedBeforeAnythingRuns() {
+        CommandsTest.ScriptedRuntime runtime = new CommandsTest.ScriptedRuntime();
+        ExecdException error = assertThrows(ExecdException.class,
+            () -> new Files(runtime).info(SandboxId.random(), List.of("/" + "a".repeat(Files.MAX_PATH_BYTES))));
+        assertEquals(400, error.status);
+        assertTrue(runtime.requests.isEmpty());
     }
 }

@@ -111,6 +111,35 @@ class BuiltInExecdApiTest {
         assertEquals(200, api.get(ping, "OpenSandbox-Secure-Access", token).status());
     }
 
+    /** One request written as raw bytes (java.net.URI refuses malformed escapes); the status and body come back. */
+    private String raw(String target) throws java.io.IOException {
+        try (java.net.Socket socket = new java.net.Socket("127.0.0.1", api.port())) {
+            socket.setSoTimeout(10_000);
+            socket.getOutputStream().write(("GET " + target + " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
+                .getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+            return new String(socket.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+        }
+    }
+
+    @Test
+    void malformedQueryEscapesAreNamedAndCursorsAreSixtyFourBitOffsets() throws Exception {
+        String id = create("");
+        String base = "/sandboxes/" + id + "/proxy/44772";
+        // (a bad escape in the path is Jetty's to refuse before any handler runs)
+        for (String target : new String[] {base + "/files/info?path=%zz", base + "/command/abc/logs?cursor=%",
+            base + "/directories/list?path=/tmp&depth=%G1"}) {
+            String response = raw(target);
+            assertTrue(response.startsWith("HTTP/1.1 400"), target + " -> " + response);
+            assertTrue(response.contains("\"code\":\"INVALID_REQUEST_BODY\""), target + " -> " + response);
+        }
+        ApiTestServer.Response largeCursor = api.get(base + "/command/" + "0".repeat(32) + "/logs?cursor=99999999999");
+        assertEquals(404, largeCursor.status(), "a cursor is a 64-bit offset: " + largeCursor);
+        assertEquals("NOT_FOUND", largeCursor.json().get("code").asText());
+        ApiTestServer.Response plus = api.get(base + "/command/status/a+b");
+        assertEquals(404, plus.status(), plus.toString());
+        assertTrue(plus.json().get("message").asText().contains("a+b"), "a plus in a path is a plus: " + plus);
+    }
+
     @Test
     void metricsComeFromTheRuntimesStatistics() {
         String id = create(",\"resourceLimits\":{\"cpu\":\"2\",\"memory\":\"256Mi\"}");
