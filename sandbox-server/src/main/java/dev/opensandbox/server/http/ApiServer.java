@@ -122,12 +122,19 @@ public final class ApiServer implements AutoCloseable {
             config.jetty.threadPool = new org.eclipse.jetty.util.thread.QueuedThreadPool(settings.maxRequestThreads(), 8);
             config.jetty.modifyServer(server -> {
                 server.setErrorHandler(new JsonErrorHandler(mapper));
-                for (org.eclipse.jetty.server.Connector connector : server.getConnectors()) {
-                    if (connector instanceof org.eclipse.jetty.server.ServerConnector serverConnector) {
-                        serverConnector.setIdleTimeout(settings.idleTimeout().toMillis());
-                        serverConnector.setAcceptQueueSize(settings.acceptQueueSize());
+                // Javalin adds its connector after this runs, just before it starts the server: tune it then,
+                // while it is not yet open (the accept queue is fixed when the socket opens).
+                server.addEventListener(new org.eclipse.jetty.util.component.LifeCycle.Listener() {
+                    @Override
+                    public void lifeCycleStarting(org.eclipse.jetty.util.component.LifeCycle event) {
+                        for (org.eclipse.jetty.server.Connector connector : server.getConnectors()) {
+                            if (connector instanceof org.eclipse.jetty.server.ServerConnector serverConnector) {
+                                serverConnector.setIdleTimeout(settings.idleTimeout().toMillis());
+                                serverConnector.setAcceptQueueSize(settings.acceptQueueSize());
+                            }
+                        }
                     }
-                }
+                });
             });
             // Dispatch as soon as the headers are in: a body that never comes is then answered by RequestBodies'
             // short read timeout (or refused at once when its declared length is too large), not held by Jetty
