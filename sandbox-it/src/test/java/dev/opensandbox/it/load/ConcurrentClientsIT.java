@@ -119,6 +119,7 @@ class ConcurrentClientsIT extends ReliabilityRun {
     private final LongAdder renewalsReadBack = new LongAdder();
     private final LongAdder lostRenewals = new LongAdder();
     private final LongAdder staleReadsDuringDelete = new LongAdder();
+    private String finalCounts = "";
     private final ConcurrentLinkedQueue<Long> latencies = new ConcurrentLinkedQueue<>();
 
     /** The first problems seen, in words (kept short: the rest are only counted). */
@@ -175,10 +176,10 @@ class ConcurrentClientsIT extends ReliabilityRun {
         long p50 = percentile(sorted, 0.50);
         long p99 = percentile(sorted, 0.99);
         System.out.printf("load (%s): %d clients over %d sandboxes for %d s: %d requests (%s), %d 5xx, %d renewals read back, "
-                + "%d lost (%d read during a delete), latency p50 %d ms p99 %d ms, %d problems%n", Scale.label(), clients, sandboxes, loadNanos / 1_000_000_000L, requests,
+                + "%d lost (%d read during a delete), latency p50 %d ms p99 %d ms; final %s; %d problems%n", Scale.label(), clients, sandboxes, loadNanos / 1_000_000_000L, requests,
             sent.entrySet().stream().map(e -> e.getKey().name().toLowerCase() + " " + e.getValue().sum())
                 .collect(Collectors.joining(", ")), serverErrors.sum(), renewalsReadBack.sum(), lostRenewals.sum(), staleReadsDuringDelete.sum(),
-            p50 / 1_000_000, p99 / 1_000_000, problems.count.get() + finalProblems.size());
+            p50 / 1_000_000, p99 / 1_000_000, finalCounts, problems.count.get() + finalProblems.size());
 
         List<String> all = new ArrayList<>(problems.items);
         all.addAll(finalProblems);
@@ -399,7 +400,7 @@ class ConcurrentClientsIT extends ReliabilityRun {
             found.add("expected " + alive.size() + " sandboxes " + alive + "; containers " + containers + ", rows " + rows
                 + ", listed " + listed);
         }
-        System.out.printf("load: final %d sandboxes = %d containers = %d rows = %d listed%n", alive.size(), containers.size(),
+        finalCounts = String.format("%d sandboxes = %d containers = %d rows = %d listed", alive.size(), containers.size(),
             rows.size(), listed.size());
         return found;
     }
