@@ -276,11 +276,14 @@ public final class SandboxService implements AutoCloseable {
     }
 
     private Optional<Sandbox> find(SandboxId id) {
+        // The store first: delete removes the sandbox before its record, so a record read here that is
+        // gone by the time the runtime answers means the sandbox is gone too — never a sandbox shown
+        // with the expiry and metadata it had at create time because its record was just deleted.
+        SandboxRecord record = store.find(id).orElse(null);
         Optional<Sandbox> observed = runtime.inspect(id);
         if (observed.isEmpty()) {
             return Optional.empty();
         }
-        SandboxRecord record = store.find(id).orElse(null);
         if (record != null && record.phase() == SandboxRecord.Phase.FAILED) {
             return Optional.empty(); // the remains of a failed create: being removed, never shown
         }

@@ -197,6 +197,46 @@ class SandboxServiceTest {
     // ------------------------------------------------------------ renew / expiry
 
     @Test
+    void aReadThatOverlapsADeleteNeverShowsTheCreateTimeExpiry() throws Exception {
+        java.util.concurrent.CountDownLatch inspected = new java.util.concurrent.CountDownLatch(1);
+        java.util.concurrent.CountDownLatch deleted = new java.util.concurrent.CountDownLatch(1);
+        java.util.concurrent.atomic.AtomicBoolean pauseNextInspect = new java.util.concurrent.atomic.AtomicBoolean();
+        SandboxRuntime pausing = new ForwardingSandboxRuntime(runtime) {
+            @Override
+            public Optional<Sandbox> inspect(SandboxId id) {
+                Optional<Sandbox> seen = super.inspect(id);
+                if (pauseNextInspect.getAndSet(false)) {
+                    inspected.countDown();
+                    try {
+                        deleted.await(10, java.util.concurrent.TimeUnit.SECONDS);
+                    } catch (InterruptedException e) {
+                        Thread.currentThread().interrupt();
+                    }
+                }
+                return seen;
+            }
+        };
+        SandboxService reading = new SandboxService(pausing, store, clock, ServicePolicy.defaults());
+        Sandbox sandbox = reading.create(spec().build());
+        Instant renewed = reading.renew(sandbox.id(), T0.plus(Duration.ofHours(2)));
+
+        pauseNextInspect.set(true);
+        java.util.concurrent.CompletableFuture<Optional<Sandbox>> read = java.util.concurrent.CompletableFuture.supplyAsync(() -> {
+            try {
+                return Optional.of(reading.get(sandbox.id()));
+            } catch (NotFoundException gone) {
+                return Optional.empty();
+            }
+        });
+        assertTrue(inspected.await(10, java.util.concurrent.TimeUnit.SECONDS));
+        service.delete(sandbox.id()); // runs while the read is between the runtime and the store
+        deleted.countDown();
+
+        Optional<Sandbox> seen = read.get(10, java.util.concurrent.TimeUnit.SECONDS);
+        seen.ifPresent(s -> assertEquals(renewed, s.expiresAt(), "a sandbox is shown with its stored expiry or not at all"));
+    }
+
+    @Test
     void renewToThePastIsInvalidExpiration() {
         Sandbox sandbox = service.create(spec().build());
 
