@@ -604,6 +604,9 @@ public final class SandboxService implements AutoCloseable {
                 }
             }
             case READY -> {
+                // Gone from the runtime's list, perhaps by a delete a crash cut short: let the runtime
+                // remove whatever else it made for the sandbox (idempotent) before the record goes.
+                removeRemains(record, "vanished sandbox");
                 store.delete(record.id());
                 expiry.cancel(record.id());
                 LOG.info("sandbox={} action=forget phase={}", record.id(), record.phase());

@@ -379,6 +379,26 @@ class SandboxServiceTest {
     }
 
     @Test
+    void forgettingAVanishedSandboxLetsTheRuntimeRemoveWhatElseItMadeForIt() {
+        List<SandboxId> removed = new java.util.concurrent.CopyOnWriteArrayList<>();
+        SandboxRuntime recording = new ForwardingSandboxRuntime(runtime) {
+            @Override
+            public void remove(SandboxId id) {
+                removed.add(id);
+                super.remove(id);
+            }
+        };
+        SandboxService withRecording = new SandboxService(recording, store, clock, ServicePolicy.defaults());
+        Sandbox sandbox = withRecording.create(spec().build());
+        runtime.remove(sandbox.id()); // gone behind the service's back, as after a delete cut short by a crash
+
+        withRecording.reconcile();
+
+        assertEquals(List.of(sandbox.id()), removed);
+        assertTrue(store.find(sandbox.id()).isEmpty());
+    }
+
+    @Test
     void reconcileLetsTheRuntimeReapOrphansAndSurvivesItsFailure() {
         AtomicInteger reaps = new AtomicInteger();
         SandboxRuntime reaping = new ForwardingSandboxRuntime(runtime) {

@@ -304,7 +304,8 @@ final class DockerSandboxRuntime implements SandboxRuntime {
                 : spec.platform().os() + "/" + spec.platform().arch(), spec.platform());
         }
         // Last of the preparations: what they create is removed again if anything after them fails.
-        DockerVolumes.Prepared mounts = volumes.prepare(spec.volumes());
+        DockerVolumes.Owner volumeOwner = new DockerVolumes.Owner(id, request.createdAt());
+        DockerVolumes.Prepared mounts = volumes.prepare(spec.volumes(), volumeOwner);
         List<String> createdVolumes = new ArrayList<>(mounts.created());
         List<String> deleteWithSandbox = new ArrayList<>(mounts.deleteWithSandbox());
         List<String> binds = new ArrayList<>(mounts.binds());
@@ -315,7 +316,7 @@ final class DockerSandboxRuntime implements SandboxRuntime {
                 String runtimeVolume = null;
                 if (spec.credentialProxy()) {
                     runtimeVolume = "opensandbox-runtime-" + id;
-                    volumes.createManaged(runtimeVolume);
+                    volumes.createManaged(runtimeVolume, volumeOwner);
                     createdVolumes.add(runtimeVolume);
                     deleteWithSandbox.add(runtimeVolume);
                     binds.add(runtimeVolume + ":" + ExecdInjection.INSTALL_DIR + ":rw");
@@ -809,10 +810,18 @@ final class DockerSandboxRuntime implements SandboxRuntime {
                 "Failed to delete sandbox " + id + ": " + DockerErrors.describe(e), e);
         }
         List<String> managedVolumes = new ArrayList<>();
+        try {
+            // Also when no container lists them: a create or delete cut short by a crash.
+            managedVolumes.addAll(volumes.deletedWith(id));
+        } catch (RuntimeException e) {
+            throw new RuntimeFailureException(DockerErrors.DELETE_FAILED,
+                "Failed to delete sandbox " + id + ": " + DockerErrors.describe(e), e);
+        }
         List<String> ossfsMounts = new ArrayList<>();
         for (Container container : targets) {
             Map<String, String> containerLabels = container.getLabels() == null ? Map.of() : container.getLabels();
-            LabelJson.decode(containerLabels.get(Labels.VOLUME_MANAGED_BY)).ifPresent(managedVolumes::addAll);
+            LabelJson.decode(containerLabels.get(Labels.VOLUME_MANAGED_BY)).ifPresent(names -> names.stream()
+                .filter(name -> !managedVolumes.contains(name)).forEach(managedVolumes::add));
             if (containerLabels.containsKey(Labels.ID)) {
                 LabelJson.decode(containerLabels.get(Labels.OSSFS_MOUNTS)).ifPresent(ossfsMounts::addAll);
             }
@@ -866,6 +875,7 @@ final class DockerSandboxRuntime implements SandboxRuntime {
             sandboxes.add(container.getLabels().get(Labels.ID));
         }
         Instant now = clock.instant();
+        volumes.reapOrphans(sandboxes, inFlight, grace, now);
         for (Container sidecar : sidecars) {
             String owner = sidecar.getLabels().get(Labels.EGRESS_SIDECAR_FOR);
             if (sandboxes.contains(owner) || SandboxId.tryParse(owner).map(inFlight::contains).orElse(false)

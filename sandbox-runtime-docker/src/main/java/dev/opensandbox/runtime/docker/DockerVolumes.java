@@ -43,6 +43,19 @@ final class DockerVolumes {
 
     private static final Logger LOG = LoggerFactory.getLogger(DockerVolumes.class);
     static final String MANAGED_BY_SERVER = "server";
+    /**
+     * Ours: on a volume the server created to go with one sandbox (deleteOnSandboxTermination, the
+     * credential proxy's), that sandbox's id. The sandbox's own label lists such volumes too, but a
+     * crash can leave a volume whose container was never made, or already removed: this label lets
+     * remove and the orphan reaper find it from the sandbox id alone.
+     */
+    static final String DELETE_WITH_SANDBOX = "opensandbox.io/delete-with-sandbox";
+    /** Ours: beside {@link #DELETE_WITH_SANDBOX}, when the sandbox was created (epoch seconds), for the reaper's grace. */
+    static final String CREATED_AT = "opensandbox.io/created-at";
+
+    /** The sandbox a volume is made for: its id, and when the core created it. */
+    record Owner(dev.opensandbox.core.SandboxId id, java.time.Instant createdAt) {
+    }
     static final String VOLUME_PVC_NOT_FOUND = "VOLUME::PVC_NOT_FOUND";
     static final String VOLUME_PVC_INSPECT_FAILED = "VOLUME::PVC_INSPECT_FAILED";
     static final String VOLUME_PVC_SUBPATH_UNSUPPORTED_DRIVER = "VOLUME::PVC_SUBPATH_UNSUPPORTED_DRIVER";
@@ -120,7 +133,7 @@ final class DockerVolumes {
     }
 
     /** Checks and prepares every volume; on any failure removes what it created and throws. */
-    Prepared prepare(List<VolumeSpec> volumes) {
+    Prepared prepare(List<VolumeSpec> volumes, Owner owner) {
         List<String> binds = new ArrayList<>();
         List<String> created = new ArrayList<>();
         List<String> deleteWithSandbox = new ArrayList<>();
@@ -146,7 +159,7 @@ final class DockerVolumes {
                     hostSources.add(source);
                     binds.add(source.checked() + ":" + volume.mountPath() + ":" + mode);
                 } else if (volume.backend() instanceof VolumeBackend.Pvc pvc) {
-                    String source = namedSource(pvc, volume.subPath(), created, deleteWithSandbox);
+                    String source = namedSource(pvc, volume.subPath(), owner, created, deleteWithSandbox);
                     if (source.startsWith("/")) {
                         // A subPath of a local volume: a host directory that containers with the volume can change.
                         refuseUnderWritableMount(source, Path.of(source), writableOnce.get());
@@ -322,7 +335,8 @@ final class DockerVolumes {
 
     // ---------------------------------------------------------------- named volumes
 
-    private String namedSource(VolumeBackend.Pvc pvc, String subPath, List<String> created, List<String> deleteWithSandbox) {
+    private String namedSource(VolumeBackend.Pvc pvc, String subPath, Owner owner,
+                               List<String> created, List<String> deleteWithSandbox) {
         String name = pvc.claimName();
         InspectVolumeResponse volume = inspect(name);
         if (volume == null) {
@@ -331,7 +345,8 @@ final class DockerVolumes {
                     "Volume '" + name + "' does not exist and createIfNotExists is false.");
             }
             try {
-                docker.createVolumeCmd().withName(name).withLabels(managedLabels()).exec();
+                docker.createVolumeCmd().withName(name)
+                    .withLabels(managedLabels(pvc.deleteOnSandboxTermination() ? owner : null)).exec();
             } catch (RuntimeException e) {
                 throw new RuntimeFailureException(VOLUME_PVC_INSPECT_FAILED,
                     "Failed to create volume '" + name + "': " + DockerErrors.describe(e), e);
@@ -381,18 +396,70 @@ final class DockerVolumes {
         }
     }
 
-    /** Creates a volume the server owns (for example the credential proxy's shared one). */
-    void createManaged(String name) {
+    /** Creates a volume the server owns that goes with a sandbox (for example the credential proxy's shared one). */
+    void createManaged(String name, Owner deleteWith) {
         try {
-            docker.createVolumeCmd().withName(name).withLabels(managedLabels()).exec();
+            docker.createVolumeCmd().withName(name).withLabels(managedLabels(deleteWith)).exec();
         } catch (RuntimeException e) {
             throw new RuntimeFailureException(VOLUME_PVC_INSPECT_FAILED,
                 "Failed to create volume '" + name + "': " + DockerErrors.describe(e), e);
         }
     }
 
-    private Map<String, String> managedLabels() {
-        return ownership.stamp(Map.of(Labels.VOLUME_MANAGED_BY, MANAGED_BY_SERVER));
+    private Map<String, String> managedLabels(Owner deleteWith) {
+        return ownership.stamp(deleteWith == null ? Map.of(Labels.VOLUME_MANAGED_BY, MANAGED_BY_SERVER)
+            : Map.of(Labels.VOLUME_MANAGED_BY, MANAGED_BY_SERVER, DELETE_WITH_SANDBOX, deleteWith.id().toString(),
+                CREATED_AT, Long.toString(deleteWith.createdAt().getEpochSecond())));
+    }
+
+    /** The names of this deployment's volumes that go with {@code id} (one engine call). */
+    List<String> deletedWith(dev.opensandbox.core.SandboxId id) {
+        List<String> names = new ArrayList<>();
+        for (InspectVolumeResponse volume : volumesLabelled(DELETE_WITH_SANDBOX + "=" + id)) {
+            if (ownership.owns(volume.getLabels())) {
+                names.add(volume.getName());
+            }
+        }
+        return names;
+    }
+
+    /**
+     * Removes this deployment's volumes that go with a sandbox which no longer exists: not among
+     * {@code liveSandboxes}, not in {@code inFlight}, and made more than {@code grace} ago (a create
+     * of another process may not have made its container yet). Failures are logged.
+     */
+    void reapOrphans(java.util.Set<String> liveSandboxes, java.util.Set<dev.opensandbox.core.SandboxId> inFlight,
+                     java.time.Duration grace, java.time.Instant now) {
+        List<String> orphans = new ArrayList<>();
+        for (InspectVolumeResponse volume : volumesLabelled(DELETE_WITH_SANDBOX)) {
+            Map<String, String> labels = volume.getLabels();
+            String owner = labels == null ? null : labels.get(DELETE_WITH_SANDBOX);
+            if (owner == null || !ownership.owns(labels) || liveSandboxes.contains(owner)
+                || dev.opensandbox.core.SandboxId.tryParse(owner).map(inFlight::contains).orElse(false)
+                || youngerThan(volume, grace, now)) {
+                continue;
+            }
+            orphans.add(volume.getName());
+        }
+        if (!orphans.isEmpty()) {
+            LOG.info("Removing volumes of vanished sandboxes: {}", orphans);
+            removeManaged(orphans);
+        }
+    }
+
+    private List<InspectVolumeResponse> volumesLabelled(String filter) {
+        List<InspectVolumeResponse> volumes = docker.listVolumesCmd().withFilter("label", List.of(filter)).exec().getVolumes();
+        return volumes == null ? List.of() : volumes;
+    }
+
+    /** Whether the sandbox the volume goes with was created less than {@code grace} before {@code now}; unknown: young. */
+    static boolean youngerThan(InspectVolumeResponse volume, java.time.Duration grace, java.time.Instant now) {
+        String created = volume.getLabels() == null ? null : volume.getLabels().get(CREATED_AT);
+        try {
+            return created == null || java.time.Instant.ofEpochSecond(Long.parseLong(created)).plus(grace).isAfter(now);
+        } catch (NumberFormatException e) {
+            return true;
+        }
     }
 
     // ---------------------------------------------------------------- cleanup

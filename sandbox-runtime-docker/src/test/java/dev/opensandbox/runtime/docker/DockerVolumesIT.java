@@ -158,6 +158,40 @@ class DockerVolumesIT {
     }
 
     @Test
+    void aVolumeThatGoesWithItsSandboxIsRemovedEvenWhenItsContainerIsAlreadyGone() {
+        String ephemeral = volumeName();
+        ProvisionRequest request = withVolumes(new VolumeSpec("ephemeral", "/mnt/e", false, null,
+            new VolumeBackend.Pvc(ephemeral, true, true, null, null, null)));
+        runtime.create(request);
+        assertEquals(request.id().toString(), volume(ephemeral).getLabels().get(DockerVolumes.DELETE_WITH_SANDBOX));
+        // What a delete cut short by a crash leaves: the container is gone, its volume list with it.
+        engine.raw.removeContainerCmd(engine.containersOf(request.id()).get(0).getId()).withForce(true).exec();
+
+        runtime.remove(request.id());
+
+        assertNull(volume(ephemeral), "found from its label, not from the container's");
+    }
+
+    @Test
+    void theOrphanReaperRemovesAVolumeWhoseSandboxVanishedOnceItIsOlderThanTheGrace() {
+        String ephemeral = volumeName();
+        ProvisionRequest request = withVolumes(new VolumeSpec("ephemeral", "/mnt/e", false, null,
+            new VolumeBackend.Pvc(ephemeral, true, true, null, null, null)));
+        runtime.create(request);
+        engine.raw.removeContainerCmd(engine.containersOf(request.id()).get(0).getId()).withForce(true).exec();
+
+        runtime.reapOrphans();
+        assertTrue(volume(ephemeral) != null, "a young volume may belong to a create still under way");
+
+        DockerSandboxRuntime later = new DockerSandboxRuntime(DockerRuntimeConfig.from(
+            Map.of("network_mode", "bridge", "port_bind_address", "127.0.0.1"), Map.of("host", "127.0.0.1"),
+            Map.of(), Map.of(), Map.of("allowed_host_paths", List.of(allowed.toString()))), engine.counted,
+            Clock.offset(Clock.systemUTC(), runtime.orphanGrace().plusSeconds(60)));
+        later.reapOrphans();
+        assertNull(volume(ephemeral), "reaped once its sandbox had been gone longer than the grace");
+    }
+
+    @Test
     void aNamedVolumeSubPathIsBoundFromTheLocalDriversMountpoint() {
         String name = volumeName();
         ProvisionRequest first = withVolumes(new VolumeSpec("v", "/mnt/v", false, null,

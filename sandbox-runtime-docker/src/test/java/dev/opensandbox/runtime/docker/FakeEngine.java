@@ -128,11 +128,16 @@ final class FakeEngine implements AutoCloseable {
         this.behaviour = next;
     }
 
-    /** Answers {@code /_ping} with OK and every other request with {@code json}. */
+    /**
+     * Answers {@code /_ping} with OK, volume lists with none (their shape is an object) and every other
+     * request with {@code json}.
+     */
     void answerAll(String json) {
         behave((request, connection) -> {
             if (request.path().endsWith("/_ping")) {
                 connection.pong();
+            } else if (request.path().contains("/volumes")) {
+                connection.answer(200, "{\"Volumes\":[]}");
             } else {
                 connection.answer(200, json);
             }

@@ -146,6 +146,8 @@ class ProxyUnderHungPlatformApiTest {
         List<RawHttp> clients = new ArrayList<>();
         try {
             CountDownLatch refusals = new CountDownLatch(requests - REQUEST_THREADS);
+            // Recorded before the latch counts down, so that every counted answer is in the list when it opens.
+            List<RawHttp.Response> answered = new java.util.concurrent.CopyOnWriteArrayList<>();
             List<Future<RawHttp.Response>> responses = new ArrayList<>();
             for (int i = 0; i < requests; i++) {
                 RawHttp client = RawHttp.connect(api.port(), Duration.ofSeconds(30)).write("GET /v1/sandboxes/" + sandbox
@@ -153,17 +155,12 @@ class ProxyUnderHungPlatformApiTest {
                 clients.add(client);
                 responses.add(readers.submit(() -> {
                     RawHttp.Response response = client.read();
+                    answered.add(response);
                     refusals.countDown();
                     return response;
                 }));
             }
             assertTrue(refusals.await(20, TimeUnit.SECONDS), "the requests beyond the cap were not refused at once");
-            List<RawHttp.Response> answered = new ArrayList<>();
-            for (Future<RawHttp.Response> response : responses) {
-                if (response.isDone()) {
-                    answered.add(response.get());
-                }
-            }
             assertEquals(requests - REQUEST_THREADS, answered.size(), "answered while the platform hangs");
             answered.forEach(response -> assertError(response, 503, "PROXY::TOO_MANY_PENDING"));
             assertEquals(REQUEST_THREADS, runtime.waiting.get(), "exactly the capped lookups wait on the runtime");
