@@ -161,7 +161,8 @@ final class FuzzedServer implements AutoCloseable {
         } catch (IOException e) {
             throw new IllegalStateException(e);
         }
-        Awaitility.await("backend of " + sandbox).atMost(Duration.ofSeconds(20)).pollInterval(Duration.ofMillis(200))
+        Awaitility.await("backend of " + sandbox).pollDelay(Duration.ZERO).atMost(Duration.ofSeconds(20))
+            .pollInterval(Duration.ofMillis(200))
             .until(() -> call("GET", "/sandboxes/" + sandbox + "/proxy/8080/", null).header("x-fuzz-backend") != null);
     }
 
@@ -229,7 +230,8 @@ final class FuzzedServer implements AutoCloseable {
         synchronized (createdSnapshots) {
             createdSnapshots.add(id);
         }
-        Awaitility.await("snapshot " + id + " done").atMost(Duration.ofSeconds(90)).pollInterval(Duration.ofMillis(100))
+        Awaitility.await("snapshot " + id + " done").pollDelay(Duration.ZERO).atMost(Duration.ofSeconds(90))
+            .pollInterval(Duration.ofMillis(100))
             .until(() -> json(call("GET", "/v1/snapshots/" + id, null)).at("/status/state").asText(), state ->
                 state.equals("Ready") || state.equals("Failed"));
         return id;
@@ -372,7 +374,8 @@ final class FuzzedServer implements AutoCloseable {
             if (state != fixture.getValue() && state != null && scope.realEngine()) {
                 // A snapshot pauses its container while the engine commits it: give the state time to come back.
                 try {
-                    Awaitility.await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(50))
+                    Awaitility.await().pollDelay(Duration.ZERO).atMost(Duration.ofSeconds(30))
+                        .pollInterval(Duration.ofMillis(50))
                         .until(() -> stateOf(id, fixture.getValue()) == fixture.getValue());
                 } catch (org.awaitility.core.ConditionTimeoutException stays) {
                     // reported below
@@ -503,7 +506,7 @@ final class FuzzedServer implements AutoCloseable {
     /** With {@code Prefer: respond-async} a create answers Pending and goes on: let it finish before removing it. */
     private void awaitCreated(String id) {
         try {
-            Awaitility.await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(50))
+            Awaitility.await().pollDelay(Duration.ZERO).atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(50))
                 .until(() -> stateOf(id, SandboxState.RUNNING) != SandboxState.PENDING);
         } catch (org.awaitility.core.ConditionTimeoutException stillPending) {
             // removed anyway; a container it leaves is reported by the leftover check
