@@ -93,6 +93,9 @@ final class FuzzClient implements AutoCloseable {
         return thread;
     });
 
+    /** Requests sent again on a connection of their own after a pooled one gave no answer (see {@link #send}). */
+    final java.util.concurrent.atomic.AtomicInteger resentOnAFreshConnection = new java.util.concurrent.atomic.AtomicInteger();
+
     FuzzClient(int port, Duration timeout) {
         this.host = "127.0.0.1";
         this.port = port;
@@ -116,7 +119,11 @@ final class FuzzClient implements AutoCloseable {
             return new Exchange(request, -1, Map.of(), new byte[0], millis(start),
                 "no response headers within " + timeout.toSeconds() + " s", false);
         } catch (IOException e) {
-            return new Exchange(request, -1, Map.of(), new byte[0], millis(start), e.toString(), closedEarly(e));
+            // No answer on a connection the client's pool may have kept from an earlier request: HTTP/1.1's
+            // keep-alive race when the server closes it, or the reset that follows an early close, not this
+            // request's answer. Ask once more on a connection of its own; only that answer counts.
+            resentOnAFreshConnection.incrementAndGet();
+            return raw(request, start);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new IllegalStateException(e);

@@ -98,6 +98,31 @@ record FuzzRequest(String family, String method, String target, List<Header> hea
         return new FuzzRequest(family, method, target, headers, body, framing, newVersion, true, malformed || isMalformed);
     }
 
+    /**
+     * Whether a refusal of this request may reach the client as a reset: beyond the header limits
+     * (below), or with a body larger than a socket buffer, which the server does not read to the end
+     * before it refuses the request and closes the connection.
+     */
+    boolean mayBeResetByAnEarlyClose() {
+        return beyondTheHeaderLimits() || (body != null && body.length > 64 * 1024);
+    }
+
+    /**
+     * Whether the request line or the header section is larger than the server reads (8 KiB each):
+     * the server then answers 414 or 431 before it has read the rest and closes the connection, and
+     * closing a socket with unread input makes the kernel reset it, which may destroy the answer
+     * before the client reads it (a property of TCP, not of the server). Such a request may end in
+     * no answer or an answer cut short; a complete answer must still follow the rules.
+     */
+    boolean beyondTheHeaderLimits() {
+        int headerBytes = 0;
+        for (Header header : headers) {
+            headerBytes += header.name().length() + header.value().length() + 4;
+        }
+        // The client adds headers of its own (Host, Content-Length, User-Agent...): leave them 1 KiB.
+        return target.length() > 8 * 1024 || target.length() + headerBytes > 7 * 1024;
+    }
+
     /** Whether the sandbox port in a proxy target is one whose backend is the sandbox's own (not the built-in execd). */
     boolean proxiesToBackend() {
         Matcher m = PROXY.matcher(target);

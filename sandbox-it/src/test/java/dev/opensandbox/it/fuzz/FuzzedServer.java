@@ -49,6 +49,12 @@ import java.util.regex.Pattern;
  */
 final class FuzzedServer implements AutoCloseable {
 
+    /**
+     * Longer than any run: the client's pool keeps connections for minutes, and a POST sent on one
+     * the server is just closing for idleness gets no answer (HTTP/1.1's keep-alive race, not a fault).
+     */
+    static final long KEEP_ALIVE_SECONDS = 3600;
+
     static final String API_KEY = "fuzz-api-key-" + UUID.randomUUID();
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final Pattern TOKEN = Pattern.compile("\\{\\{([a-zA-Z]+)}}");
@@ -85,6 +91,7 @@ final class FuzzedServer implements AutoCloseable {
         String run = UUID.randomUUID().toString();
         LaunchedServer server = LaunchedServer.config(dir, "in-memory")
             .set("server", "api_key", LaunchedServer.quoted(API_KEY))
+            .set("server", "timeout_keep_alive", Long.toString(KEEP_ALIVE_SECONDS))
             .start(Map.of(), Clock.systemUTC());
         FuzzedServer fuzzed = new FuzzedServer(server, new Bodies.Scope(false, "opensandbox-test/busybox:latest", run),
             Duration.ofSeconds(15), List.of("sleep", "3600"));
@@ -106,8 +113,11 @@ final class FuzzedServer implements AutoCloseable {
         String run = UUID.randomUUID().toString();
         String image = "opensandbox-test/fuzz-" + run.substring(0, 8) + ":latest";
         DockerCli.run("tag", baseImage, image).orFail();
-        LaunchedServer server = LaunchedServer.config(dir, RunScopedDockerProvider.TYPE)
+        // Its own deployment: the server sees, adopts and reaps only what this run created.
+        LaunchedServer server = LaunchedServer.config(dir, "docker")
+            .set("deployment", "id", LaunchedServer.quoted("fuzz-" + run.substring(0, 8)))
             .set("server", "api_key", LaunchedServer.quoted(API_KEY))
+            .set("server", "timeout_keep_alive", Long.toString(KEEP_ALIVE_SECONDS))
             .set("server", "sweep_interval_seconds", "3600")
             .set("docker", "network_mode", LaunchedServer.quoted("bridge"))
             .set("docker", "port_bind_address", LaunchedServer.quoted("127.0.0.1"))
@@ -569,9 +579,10 @@ final class FuzzedServer implements AutoCloseable {
 
     /** One line: requests, statuses, time, threads. */
     String summary() {
-        return String.format("%d requests in %d s (%d s waiting for answers), statuses %s, JVM threads %d at start, "
-                + "%d at most, %d now", requests.get(), (System.nanoTime() - startNanos) / 1_000_000_000L,
-            exchangeMillis.get() / 1000, statuses, threadBaseline, threadPeak,
+        return String.format("%d requests in %d s (%d s waiting for answers), statuses %s, %d sent again on a fresh "
+                + "connection, JVM threads %d at start, %d at most, %d now", requests.get(),
+            (System.nanoTime() - startNanos) / 1_000_000_000L, exchangeMillis.get() / 1000, statuses,
+            client.resentOnAFreshConnection.get(), threadBaseline, threadPeak,
             ManagementFactory.getThreadMXBean().getThreadCount());
     }
 

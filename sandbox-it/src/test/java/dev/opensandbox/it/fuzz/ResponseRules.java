@@ -44,10 +44,13 @@ final class ResponseRules {
         List<String> broken = new ArrayList<>();
         FuzzRequest request = exchange.sent();
         if (exchange.status() < 0) {
-            if (!(request.malformed() && exchange.closedWithoutAnswer())) {
+            if (!((request.malformed() || request.mayBeResetByAnEarlyClose()) && exchange.closedWithoutAnswer())) {
                 broken.add("no answer: " + exchange.failure());
             }
             return broken;
+        }
+        if (request.mayBeResetByAnEarlyClose() && exchange.status() >= 400 && exchange.failure() != null) {
+            return broken; // the answer was cut by the reset that follows the early close (see mayBeResetByAnEarlyClose)
         }
         int status = exchange.status();
         if (request.proxiesToBackend() && exchange.header(BACKEND_HEADER) != null) {

@@ -102,4 +102,19 @@ class ResponseRulesTest {
     void aHeadErrorHasNoBodyToCheck() {
         assertEquals(List.of(), rules(answer("HEAD", "/v1/sandboxes/x", 404, JSON, "")));
     }
+
+    @Test
+    void onlyARequestBeyondTheHeaderLimitsMayEndInAResetOrACutAnswer() {
+        FuzzRequest huge = FuzzRequest.of("test", "GET", "/v1/sandboxes/" + "p".repeat(9000), List.of(), null);
+        FuzzRequest normal = FuzzRequest.of("test", "GET", "/v1/sandboxes/x", List.of(), null);
+        Exchange reset = new Exchange(huge, -1, Map.of(), new byte[0], 1, "connection reset", true);
+        Exchange cut = new Exchange(huge, 414, Map.of("content-type", List.of(JSON)), new byte[0], 1,
+            "body not complete", false);
+
+        assertEquals(List.of(), rules(reset));
+        assertEquals(List.of(), rules(cut));
+        assertEquals(1, rules(new Exchange(normal, -1, Map.of(), new byte[0], 1, "connection reset", true)).size());
+        assertEquals(1, rules(new Exchange(huge, 414, Map.of("content-type", List.of(JSON)),
+            "<h1>414</h1>".getBytes(StandardCharsets.UTF_8), 1, null, false)).size(), "a complete answer must be JSON");
+    }
 }

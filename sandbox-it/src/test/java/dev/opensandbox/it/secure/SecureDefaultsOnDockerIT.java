@@ -6,7 +6,6 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.opensandbox.it.fuzz.DockerCli;
 import dev.opensandbox.it.fuzz.LaunchedServer;
-import dev.opensandbox.it.fuzz.RunScopedDockerProvider;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.DisplayName;
@@ -61,10 +60,9 @@ class SecureDefaultsOnDockerIT {
     static void startServer() throws Exception {
         assumeTrue(DockerCli.engineAvailable(), "no Docker engine reachable: `docker info` failed");
         dir = Files.createTempDirectory("secure-defaults-");
-        server = LaunchedServer.config(dir, RunScopedDockerProvider.TYPE)
+        server = LaunchedServer.config(dir, "docker")
+            .set("deployment", "id", LaunchedServer.quoted("secure-" + java.util.UUID.randomUUID().toString().substring(0, 8)))
             .set("server", "api_key", LaunchedServer.quoted(API_KEY))
-            // No sweep during the test: the reconcile pass must not race the egress sidecar of a create (issue 11).
-            .set("server", "sweep_interval_seconds", "3600")
             .set("docker", "network_mode", "\"bridge\"")
             .set("docker", "port_bind_address", "\"127.0.0.1\"")
             .set("egress", "image", LaunchedServer.quoted(EGRESS_IMAGE))
@@ -184,9 +182,9 @@ class SecureDefaultsOnDockerIT {
         String profile = "{\"defaultAction\":\"SCMP_ACT_ALLOW\",\"syscalls\":[{\"names\":[\"mkdir\",\"mkdirat\"],"
             + "\"action\":\"SCMP_ACT_ERRNO\"}]}";
         Path profileFile = Files.writeString(configDir.resolve("no-mkdir.json"), profile);
-        LaunchedServer.Config config = LaunchedServer.config(configDir, RunScopedDockerProvider.TYPE)
+        LaunchedServer.Config config = LaunchedServer.config(configDir, "docker")
+            .set("deployment", "id", LaunchedServer.quoted("secure-" + java.util.UUID.randomUUID().toString().substring(0, 8)))
             .set("server", "api_key", LaunchedServer.quoted(API_KEY))
-            .set("server", "sweep_interval_seconds", "3600")
             .set("docker", "network_mode", "\"bridge\"")
             .set("docker", "seccomp_profile", LaunchedServer.quoted(profileFile.toString()))
             .set("docker", "drop_capabilities", "[\"CHOWN\", \"NET_RAW\", \"SETUID\"]")

@@ -164,7 +164,7 @@ final class Files {
             }
         }
         if (result.exitCode() != 0) {
-            throw refused("error reading file info", result.reason());
+            throw refused("error reading file info", result);
         }
         for (int i = 0; i < lines.size() && i < paths.size(); i++) {
             body.put(paths.get(i), parse(lines.get(i)).toJson());
@@ -216,7 +216,7 @@ final class Files {
             default -> {
                 // find reports unreadable subdirectories but lists the rest: partial output is still an answer
                 if (result.stdout().isEmpty()) {
-                    throw refused("error listing " + path, result.reason());
+                    throw refused("error listing " + path, result);
                 }
             }
         }
@@ -360,8 +360,29 @@ final class Files {
 
     private static void failUnlessZero(SandboxShell.Result result, String what) {
         if (result.exitCode() != 0) {
-            throw refused(what, result.reason());
+            throw refused(what, result);
         }
+    }
+
+    /**
+     * As {@link #refused(String, String)}, and 501 when the sandbox could not run the operation at
+     * all: a command it does not have (exit 127, POSIX's "not found") or a shell that cannot parse
+     * the script (exit 2 with a syntax error). Not the server's fault, nor the request's: the
+     * sandbox's image lacks what the operation needs.
+     */
+    /** The shell's own words for a command it does not have: {@code sh: stat: not found}, {@code bash: line 1: x: command not found}. */
+    private static final java.util.regex.Pattern SHELL_LACKS = java.util.regex.Pattern.compile(
+        "(?m)^(?:/bin/)?(?:sh|bash|ash|dash): (?:line \\d+: )?[^:\\n]+: (?:command )?not found\\s*$");
+
+    static ExecdException refused(String what, SandboxShell.Result result) {
+        String reason = result.reason();
+        boolean unrunnable = result.exitCode() == 127 || SHELL_LACKS.matcher(result.stderr()).find()
+            || (result.exitCode() == 2 && reason.toLowerCase(java.util.Locale.ROOT).contains("syntax error"));
+        if (unrunnable) {
+            return new ExecdException(501, ExecdException.NOT_IMPLEMENTED, what + ": the sandbox cannot run this "
+                + "operation; its shell or tools lack what it needs (" + reason + ")");
+        }
+        return refused(what, reason);
     }
 
     /**

@@ -142,6 +142,7 @@ public final class ApiServer implements AutoCloseable {
             config.jetty.modifyHttpConfiguration(http -> {
                 http.setDelayDispatchUntilContent(false);
                 http.addCustomizer(new MethodOverride());
+                http.addCustomizer(new PercentEncoding());
             });
             config.jetty.modifyServletContextHandler(context -> context.setErrorHandler(new JsonErrorHandler(mapper)));
             config.jetty.modifyWebSocketServletFactory(factory -> {

@@ -6,10 +6,7 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutorService;
-import java.util.concurrent.LinkedBlockingQueue;
-import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Supplier;
 
 /**
@@ -26,7 +23,7 @@ final class AsyncRunner implements AutoCloseable {
     AsyncRunner(int platformThreads) {
         Optional<ExecutorService> virtual = ThreadPools.virtualThreads();
         this.virtualThreads = virtual.isPresent();
-        this.executor = virtual.orElseGet(() -> boundedPool(platformThreads));
+        this.executor = virtual.orElseGet(() -> ThreadPools.bounded("opensandbox-runtime-", platformThreads));
     }
 
     boolean usesVirtualThreads() {
@@ -55,18 +52,6 @@ final class AsyncRunner implements AutoCloseable {
     /** Runs a task whose result nobody waits for. */
     void execute(Runnable task) {
         executor.execute(task);
-    }
-
-    private static ExecutorService boundedPool(int threads) {
-        AtomicInteger counter = new AtomicInteger();
-        ThreadPoolExecutor pool = new ThreadPoolExecutor(threads, threads, 60, TimeUnit.SECONDS,
-            new LinkedBlockingQueue<>(), runnable -> {
-                Thread thread = new Thread(runnable, "opensandbox-runtime-" + counter.incrementAndGet());
-                thread.setDaemon(true);
-                return thread;
-            });
-        pool.allowCoreThreadTimeOut(true);
-        return pool;
     }
 
     @Override

@@ -56,8 +56,26 @@ final class ErrorResponses {
     }
 
     static void write(Context ctx, int status, String code, String message) {
+        if (bodyLeftUnread(ctx)) {
+            // Jetty closes a connection whose request body was not read to the end: say so, or the client
+            // sends its next request on a connection about to close and gets no answer at all.
+            ctx.header("Connection", "close");
+        }
         ctx.status(status);
         ctx.json(new Responses.ErrorBody(code, message == null || message.isBlank() ? UNEXPECTED_MESSAGE : message));
+    }
+
+    private static boolean bodyLeftUnread(Context ctx) {
+        jakarta.servlet.http.HttpServletRequest request = ctx.req();
+        boolean hasBody = request.getContentLengthLong() > 0 || request.getHeader("Transfer-Encoding") != null;
+        if (!hasBody) {
+            return false;
+        }
+        try {
+            return !request.getInputStream().isFinished();
+        } catch (IllegalStateException | java.io.IOException readThroughAReader) {
+            return false;
+        }
     }
 
     private static Throwable unwrap(Throwable error) {

@@ -125,6 +125,24 @@ class FilesRulesTest {
     }
 
     @Test
+    void anOperationTheSandboxCannotRunIsNotImplementedNotAServerFault() {
+        ExecdException missingTool = Files.refused("error reading file info",
+            new SandboxShell.Result(127, "", "sh: stat: not found\n", false));
+        assertEquals(501, missingTool.status);
+        assertEquals(ExecdException.NOT_IMPLEMENTED, missingTool.code);
+        assertEquals(501, Files.refused("error listing /", new SandboxShell.Result(2, "",
+            "sh: syntax error: subshells are not supported\n", false)).status);
+        assertEquals(404, Files.refused("error listing /", new SandboxShell.Result(2, "",
+            "ls: /x: No such file or directory\n", false)).status, "exit 2 without a syntax error is the tool's own answer");
+        assertEquals(501, Files.refused("error changing /a", new SandboxShell.Result(1, "",
+            "sh: for: not found\n", false)).status, "the shell's not-found line, whatever the script's exit code");
+        assertEquals(501, Files.refused("error changing /a", new SandboxShell.Result(1, "",
+            "bash: line 3: stat: command not found\n", false)).status);
+        assertEquals(404, Files.refused("error changing /a", new SandboxShell.Result(1, "",
+            "chmod: /a/not found: No such file or directory\n", false)).status);
+    }
+
+    @Test
     void pathsLongerThanAnyFilesystemAcceptsAreRefusedBeforeAnythingRuns() {
         CommandsTest.ScriptedRuntime runtime = new CommandsTest.ScriptedRuntime();
         ExecdException error = assertThrows(ExecdException.class,

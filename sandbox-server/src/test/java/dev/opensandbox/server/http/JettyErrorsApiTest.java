@@ -61,6 +61,15 @@ class JettyErrorsApiTest {
     }
 
     @Test
+    void aLegacyUtf16EscapeInAPathParameterIs400NotAFailedDecode() {
+        for (String path : java.util.List.of("/v1/sandboxes/%ud800", "/sandboxes/%ud800/renew-expiration",
+            "/v1/sandboxes/x/proxy/44772/command/%u12/logs", "/v1/sandboxes/%")) {
+            assertJettyError(send("GET " + path + " HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n"), 400,
+                "GENERAL::BAD_REQUEST");
+        }
+    }
+
+    @Test
     void anUnsupportedHttpVersionIs505() {
         assertJettyError(send("GET /v1/sandboxes HTTP/3.7\r\nHost: h\r\nConnection: close\r\n\r\n"), 505,
             "GENERAL::HTTP_VERSION_NOT_SUPPORTED");
