@@ -107,15 +107,31 @@ final class VolumeRules {
      * mount over {@code /sys} itself would hide the kernel's view from the sandbox.
      * Runtimes resolve {@code .} and {@code ..} differently, so they are refused too.
      */
+    /** Linux's limits (PATH_MAX less its NUL, NAME_MAX), which every filesystem a sandbox mounts shares. */
+    static final int MAX_PATH_BYTES = 4095;
+    static final int MAX_NAME_BYTES = 255;
+
+    private static int utf8Length(String text) {
+        return text.getBytes(java.nio.charset.StandardCharsets.UTF_8).length;
+    }
+
     static void checkMountPath(String mountPath) {
         if (mountPath.indexOf('\0') >= 0) {
             throw invalid(ErrorCodes.VOLUME_INVALID_MOUNT_PATH,
                 "mountPath '" + CreateSandboxValidator.printable(mountPath) + "' contains a NUL character.");
         }
+        if (utf8Length(mountPath) > MAX_PATH_BYTES) {
+            throw invalid(ErrorCodes.VOLUME_INVALID_MOUNT_PATH, "mountPath is longer than " + MAX_PATH_BYTES
+                + " bytes, more than any filesystem accepts.");
+        }
         for (String part : mountPath.split("/", -1)) {
             if (part.equals(".") || part.equals("..")) {
                 throw invalid(ErrorCodes.VOLUME_INVALID_MOUNT_PATH,
                     "mountPath '" + mountPath + "' contains a '" + part + "' component; write the path without it.");
+            }
+            if (utf8Length(part) > MAX_NAME_BYTES) {
+                throw invalid(ErrorCodes.VOLUME_INVALID_MOUNT_PATH, "mountPath has a component longer than "
+                    + MAX_NAME_BYTES + " bytes, more than any filesystem accepts in one name.");
             }
         }
         String path = withoutTrailingSlash(mountPath.replaceAll("/{2,}", "/"));

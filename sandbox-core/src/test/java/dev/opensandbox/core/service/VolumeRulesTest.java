@@ -321,6 +321,18 @@ class VolumeRulesTest {
         }
 
         @Test
+        void mountPathsLongerThanAFilesystemTakesAreRefused() {
+            assertErrorContaining(InvalidRequestException.class, ErrorCodes.VOLUME_INVALID_MOUNT_PATH,
+                "component longer than 255 bytes", () -> validate(new VolumeSpec("data", "/" + "m".repeat(256), true,
+                    null, new VolumeBackend.Host("/data/opensandbox/x"))));
+            assertErrorContaining(InvalidRequestException.class, ErrorCodes.VOLUME_INVALID_MOUNT_PATH,
+                "longer than 4095 bytes", () -> validate(new VolumeSpec("data", ("/" + "m".repeat(200)).repeat(21), true,
+                    null, new VolumeBackend.Host("/data/opensandbox/x"))));
+            assertEquals("/" + "m".repeat(255), validate(new VolumeSpec("data", "/" + "m".repeat(255), true, null,
+                new VolumeBackend.Host("/data/opensandbox/x"))).spec().volumes().get(0).mountPath());
+        }
+
+        @Test
         void twoVolumesAtOneMountPathAreRefused() {
             VolumeSpec first = new VolumeSpec("one", "/mnt/data", true, null, new VolumeBackend.Host("/data/opensandbox/a"));
             VolumeSpec second = new VolumeSpec("two", "/mnt/data/", true, null, new VolumeBackend.Host("/data/opensandbox/b"));

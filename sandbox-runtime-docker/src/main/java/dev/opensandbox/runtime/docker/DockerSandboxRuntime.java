@@ -400,7 +400,7 @@ final class DockerSandboxRuntime implements SandboxRuntime {
                     egress.remove(id);
                 }
                 volumes.release(mounts, createdVolumes);
-                throw e instanceof SandboxException known ? known : startRefused(id, request.limits(), e);
+                throw e instanceof SandboxException known ? known : startRefused(id, request, e);
             }
         } finally {
             if (mountsVolumes) {
@@ -439,12 +439,38 @@ final class DockerSandboxRuntime implements SandboxRuntime {
     }
 
     /** A GPU request on an engine without a GPU device driver is the request's fault, told as such. */
-    private SandboxException startRefused(SandboxId id, ResourceLimits limits, RuntimeException cause) {
-        if (limits.gpuCount().isPresent() && DockerErrors.describe(cause).contains("could not select device driver")) {
+    private SandboxException startRefused(SandboxId id, ProvisionRequest request, RuntimeException cause) {
+        String engineSays = DockerErrors.describe(cause);
+        if (request.limits().gpuCount().isPresent() && engineSays.contains("could not select device driver")) {
             return new InvalidRequestException(ErrorCodes.INVALID_PARAMETER, "Invalid resourceLimits.gpu: this Docker "
-                + "engine has no GPU device driver (" + DockerErrors.describe(cause) + ").", cause);
+                + "engine has no GPU device driver (" + engineSays + ").", cause);
+        }
+        if (programMissingFromImage(request.entrypoint(), engineSays)) {
+            return new InvalidRequestException(ErrorCodes.INVALID_ENTRYPOINT, "entrypoint[0] '" + request.entrypoint().get(0)
+                + "' cannot be started in image " + request.image().uri() + " (" + engineSays + ").", cause);
         }
         return startFailed(id, cause);
+    }
+
+    /**
+     * Whether the engine refused to start the requested program itself (runc: {@code exec: "prog": ...}):
+     * not in the image, not executable, a directory. The request's mistake, not the server's; only the
+     * requested program counts, so a failure of a wrapper the server put around it stays a 500.
+     */
+    static boolean programMissingFromImage(List<String> entrypoint, String engineSays) {
+        if (entrypoint == null || entrypoint.isEmpty()) {
+            return false;
+        }
+        String program = "exec: \"" + entrypoint.get(0) + "\": ";
+        String unquoted = engineSays.replace("\\\"", "\""); // the engine's JSON escapes may still be there
+        int at = unquoted.indexOf(program);
+        if (at < 0) {
+            return false;
+        }
+        String reason = unquoted.substring(at + program.length()).toLowerCase(Locale.ROOT);
+        return reason.contains("executable file not found") || reason.contains("no such file or directory")
+            || reason.contains("permission denied") || reason.contains("is a directory")
+            || reason.contains("exec format error");
     }
 
     private RuntimeFailureException startFailed(SandboxId id, RuntimeException cause) {
@@ -1527,6 +1553,11 @@ final class DockerSandboxRuntime implements SandboxRuntime {
         } catch (com.github.dockerjava.api.exception.NotFoundException missing) {
             throw new NotFoundException(DockerErrors.FILE_NOT_FOUND, "File " + path + " not found in sandbox " + id + ".");
         } catch (RuntimeException e) {
+            if (DockerErrors.describe(e).endsWith(": not a directory")) {
+                // a path through a file ("a.txt/", "a.txt/b"): there is no such file
+                throw new NotFoundException(DockerErrors.FILE_NOT_FOUND, "File " + path + " not found in sandbox " + id
+                    + " (a component of the path is not a directory).");
+            }
             throw new RuntimeFailureException(DockerErrors.FILE_TRANSFER_FAILED,
                 "Failed to read " + path + " in sandbox " + id + ": " + DockerErrors.describe(e), e);
         }
@@ -1545,6 +1576,10 @@ final class DockerSandboxRuntime implements SandboxRuntime {
             if (segment.equals("..") || segment.indexOf('\0') >= 0) {
                 throw new InvalidRequestException(DockerErrors.INVALID_FILE_PATH,
                     "File path must not contain '..': " + path);
+            }
+            if (segment.getBytes(java.nio.charset.StandardCharsets.UTF_8).length > 255) {
+                throw new InvalidRequestException(DockerErrors.INVALID_FILE_PATH,
+                    "File path has a name longer than 255 bytes, more than the filesystem accepts.");
             }
             segments.add(segment);
         }

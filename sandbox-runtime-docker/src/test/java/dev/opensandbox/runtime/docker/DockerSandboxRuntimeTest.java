@@ -259,4 +259,27 @@ class DockerSandboxRuntimeTest {
             throw new AssertionError(e);
         }
     }
+
+    @org.junit.jupiter.api.Test
+    void aProgramTheImageLacksIsTheRequestsMistakeOnlyWhenItIsTheRequestedOne() {
+        String escaped = "failed to create shim task: OCI runtime create failed: runc create failed: unable to start "
+            + "container process: exec: \\\"/nonexistent\\\": stat /nonexistent: no such file or directory: unknown";
+        org.junit.jupiter.api.Assertions.assertTrue(DockerSandboxRuntime.programMissingFromImage(
+            java.util.List.of("/nonexistent", "3600"), escaped));
+        org.junit.jupiter.api.Assertions.assertTrue(DockerSandboxRuntime.programMissingFromImage(java.util.List.of("python3"),
+            "exec: \"python3\": executable file not found in $PATH: unknown"));
+        org.junit.jupiter.api.Assertions.assertFalse(DockerSandboxRuntime.programMissingFromImage(
+            java.util.List.of("sleep", "1"), "exec: \"/opt/opensandbox/bootstrap.sh\": no such file or directory"),
+            "the server's own wrapper failing stays the server's failure");
+        org.junit.jupiter.api.Assertions.assertFalse(DockerSandboxRuntime.programMissingFromImage(
+            java.util.List.of("sleep"), "cgroup: cannot set memory limit"));
+    }
+
+    @org.junit.jupiter.api.Test
+    void aFilePathWithANameLongerThanTheFilesystemTakesIsInvalid() {
+        org.junit.jupiter.api.Assertions.assertThrows(dev.opensandbox.core.InvalidRequestException.class,
+            () -> DockerSandboxRuntime.pathSegments("/tmp/" + "n".repeat(256)));
+        org.junit.jupiter.api.Assertions.assertEquals(java.util.List.of("tmp", "n".repeat(255)),
+            DockerSandboxRuntime.pathSegments("/tmp/" + "n".repeat(255)));
+    }
 }
