@@ -90,13 +90,14 @@ class DockerRuntimeIT {
     }
 
     @Test
-    void failedStartRemovesTheCreatedContainer() {
+    void aProgramTheImageLacksIsTheRequestsMistakeAndItsContainerIsRemoved() {
         ProvisionRequest request = DockerTestEngine.request(engine.spec("/no/such/binary").build());
 
-        RuntimeFailureException e = assertThrows(RuntimeFailureException.class, () -> bridge.create(request));
+        dev.opensandbox.core.InvalidRequestException e = assertThrows(dev.opensandbox.core.InvalidRequestException.class,
+            () -> bridge.create(request));
 
-        assertEquals("DOCKER::SANDBOX_START_FAILED", e.code());
-        assertTrue(e.getMessage().startsWith("Failed to start sandbox container: "), e.getMessage());
+        assertEquals("DOCKER::INVALID_ENTRYPOINT", e.code());
+        assertTrue(e.getMessage().startsWith("entrypoint[0] '/no/such/binary' cannot be started in image "), e.getMessage());
         assertEquals(List.of(), engine.containersOf(request.id()));
         assertEquals(Optional.empty(), bridge.inspect(request.id()));
     }
